@@ -1,0 +1,280 @@
+"""The ``newsbot`` command line. Top layer: parses arguments, loads settings once, calls down.
+
+Exit codes: 0 success, 1 the work failed (e.g. a digest could not be sent), 2 bad input
+(missing file, invalid TOML, unknown topic, invalid query).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot import __version__
+from bot.config import Settings, load_settings, load_topics
+from bot.errors import ConfigError, NewsbotError, ParseError
+from bot.logsetup import setup_logging
+from bot.match import Matcher
+from bot.models import Match, RawEntry, Topic
+from bot.normalize import normalize
+from bot.notify.base import Notifier
+from bot.notify.console import ConsoleNotifier
+from bot.sources.documents import SUFFIXES, parse_document
+from bot.sources.feeds import parse_feed
+from bot.storage.base import Store
+from bot.storage.sqlite import SQLiteStore
+from bot.summarize import summarize
+
+__all__ = ["main"]
+
+DEFAULT_CONFIG = Path("config") / "newsbot.toml"
+_FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf", ".feed")
+
+
+def _default_config() -> Path:
+    """``config/newsbot.toml`` here, else the one beside the package (a source checkout)."""
+    if DEFAULT_CONFIG.exists():
+        return DEFAULT_CONFIG
+    beside = Path(__file__).resolve().parent.parent / DEFAULT_CONFIG
+    return beside if beside.exists() else DEFAULT_CONFIG
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="Watch news feeds and documents; alert Telegram subscribers about topics.",
+    )
+    parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (env NEWSBOT_CONFIG; default config/newsbot.toml)",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub.add_parser("run", help="run the service: scheduler and Telegram bot")
+    poll = sub.add_parser("poll", help="poll every feed and the documents once, then exit")
+    poll.add_argument(
+        "--dry-run", action="store_true", help="print the alerts it would send; store nothing"
+    )
+    digest = sub.add_parser("digest", help="send the digest now")
+    digest.add_argument("--chat", type=int, metavar="ID", help="only this chat (default: all)")
+    digest.add_argument(
+        "--dry-run", action="store_true", help="print the digest; send and record nothing"
+    )
+    match = sub.add_parser("match", help="match files against the topics; stores nothing")
+    match.add_argument("paths", nargs="+", metavar="PATH", help="documents or feed files (XML)")
+    match.add_argument("--topics", metavar="FILE", type=Path, help="topics file to use")
+    match.add_argument("--json", action="store_true", help="one JSON object per item and line")
+    sub.add_parser("check-config", help="validate the config and topics, then exit")
+    return parser
+
+
+def _settings(args: argparse.Namespace, topics: Path | None = None) -> Settings:
+    path = Path(args.config or os.environ.get("NEWSBOT_CONFIG") or _default_config())
+    return load_settings(path, os.environ, topics_override=topics)
+
+
+# --------------------------------------------------------------------------- match
+
+
+def _read_entries(path: Path) -> list[RawEntry]:
+    data = path.read_bytes()
+    suffix = path.suffix.lower()
+    head = data[:512].lstrip().lower()
+    looks_like_feed = head.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf")) and suffix not in (
+        ".html",
+        ".htm",
+    )
+    if suffix in _FEED_SUFFIXES or (suffix not in SUFFIXES and looks_like_feed):
+        return parse_feed(data, path.resolve().as_uri(), name=path.name).entries
+    from datetime import UTC, datetime
+
+    mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    return [parse_document(path, data, source=f"file:{path.name}", mtime=mtime)]
+
+
+def _expand(paths: Sequence[str]) -> Iterator[Path]:
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in (*SUFFIXES, *_FEED_SUFFIXES)
+            )
+        else:
+            yield path
+
+
+def _match_json(entry_matches: list[Match], item_fields: dict[str, object]) -> str:
+    item_fields["topics"] = [
+        {
+            "topic": m.topic_id,
+            "score": m.score,
+            "why": m.why(),
+            "evidence": [
+                {"term": e.term, "field": e.field, "count": e.count, "snippet": e.snippet}
+                for e in m.evidence
+            ],
+        }
+        for m in entry_matches
+    ]
+    return json.dumps(item_fields, ensure_ascii=False)
+
+
+def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
+    topics: tuple[Topic, ...]
+    topics = load_topics(args.topics) if args.topics else _settings(args).topics
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise ConfigError("no such file or folder", path=missing[0], fix="check the path")
+    matcher = Matcher(topics)
+    failures = files = 0
+    for path in _expand(args.paths):
+        files += 1
+        try:
+            entries = _read_entries(path)
+        except (ParseError, OSError) as exc:
+            failures += 1
+            print(f"newsbot: {path}: {exc}", file=sys.stderr)
+            continue
+        for raw in entries:
+            item = normalize(raw)
+            matches = matcher.match(item)
+            summary = summarize(item.title, item.text)
+            if args.json:
+                fields: dict[str, object] = {
+                    "id": item.id,
+                    "key": item.key,
+                    "title": item.title,
+                    "link": item.link,
+                    "author": item.author,
+                    "source": item.source_name,
+                    "published": item.published.isoformat(),
+                    "file": str(path),
+                }
+                fields["summary"] = summary
+                print(_match_json(matches, fields), file=out)
+            else:
+                tags = ", ".join(f"{m.topic_id} ({m.score:g})" for m in matches) or "no topic"
+                print(f"{item.published:%Y-%m-%d}  {item.title}  [{tags}]", file=out)
+                for m in matches:
+                    print(f"    why {m.topic_id}: {m.why()}", file=out)
+                if matches and summary:
+                    print(f"    summary: {summary}", file=out)
+    if files and failures == files:
+        return 2
+    return 0
+
+
+# --------------------------------------------------------------------------- poll / digest
+
+
+def _dry_run_store(settings: Settings) -> Store:
+    """A copy of the database in memory: the real code path runs, nothing is written to disk."""
+    memory = SQLiteStore(":memory:")
+    if settings.database_path.exists():
+        source = sqlite3.connect(f"file:{settings.database_path}?mode=ro", uri=True)
+        try:
+            source.backup(memory.db)
+        finally:
+            source.close()
+    return memory
+
+
+async def _poll(settings: Settings, dry_run: bool, out: TextIO) -> int:
+    from bot.service import open_runtime
+
+    store = _dry_run_store(settings) if dry_run else None
+    notifiers: dict[str, Notifier] | None = None
+    if dry_run:
+        label = "[dry-run] would send"
+        printer = ConsoleNotifier(out, label=label)
+        notifiers = {"console": printer, "telegram": printer}
+    async with open_runtime(settings, store=store, notifiers=notifiers) as runtime:
+        report = await runtime.pipeline.poll_all(settings.feeds)
+        for feed in report.feeds:
+            if not feed.ok:
+                print(f"feed failed: {feed.url}: {feed.error}", file=sys.stderr)
+        for error in report.documents_errors:
+            print(f"documents: {error}", file=sys.stderr)
+        delivered = await runtime.pipeline.deliver_pending()
+        print(
+            ("[dry-run] " if dry_run else "")
+            + report.line()
+            + f", {delivered.sent} "
+            + ("would be sent" if dry_run else "sent"),
+            file=out,
+        )
+    return 0
+
+
+async def _digest(settings: Settings, chat: int | None, dry_run: bool, out: TextIO) -> int:
+    from bot.service import open_runtime
+
+    store = _dry_run_store(settings) if dry_run else None
+    notifiers: dict[str, Notifier] | None = None
+    if dry_run:
+        printer = ConsoleNotifier(out, label="[dry-run] digest")
+        notifiers = {"console": printer, "telegram": printer}
+    async with open_runtime(settings, store=store, notifiers=notifiers) as runtime:
+        pipeline = runtime.pipeline
+        if chat is not None:
+            if runtime.store.chat(chat) is None:
+                raise ConfigError(f"unknown chat {chat}", fix="the chat must /start the bot first")
+            ok = await pipeline.send_digest(chat)
+            return 0 if ok else 1
+        sent = await pipeline.send_digests()
+        print(f"{sent} digest{'s' if sent != 1 else ''} sent", file=sys.stderr)
+    return 0
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point of the ``newsbot`` command. :returns: the exit code."""
+    args = _parser().parse_args(argv)
+    out = out or sys.stdout
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+    level = logging.INFO if args.command == "run" else logging.ERROR
+    level = max(logging.DEBUG, level - 10 * args.verbose)
+    setup_logging(level, secrets=[token])
+    try:
+        if args.command == "match":
+            return cmd_match(args, out)
+        settings = _settings(args)
+        if args.command == "check-config":
+            print(
+                f"{settings.config_path}: ok: {len(settings.topics)} topics, "
+                f"{len(settings.feeds)} feeds, documents {settings.documents_dir or 'off'}, "
+                f"Telegram {'on' if settings.telegram_token else 'off (console)'}",
+                file=out,
+            )
+            return 0
+        if args.command == "poll":
+            return asyncio.run(_poll(settings, args.dry_run, out))
+        if args.command == "digest":
+            return asyncio.run(_digest(settings, args.chat, args.dry_run, out))
+        if args.command == "run":
+            from bot.service import run_service
+
+            asyncio.run(run_service(settings))
+            return 0
+    except ConfigError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 2
+    except NewsbotError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover

@@ -1,0 +1,290 @@
+"""Telegram commands and buttons (python-telegram-bot handlers). Top layer: nothing imports it.
+
+Handlers only translate between Telegram and the pipeline/store; the work happens below.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+)
+
+from bot.models import FeedConfig, OutgoingMessage, Topic
+from bot.pipeline import CycleReport, Pipeline
+from bot.render import esc, render_latest
+
+__all__ = ["COMMANDS", "BotCommands", "bot_commands", "register"]
+
+log = logging.getLogger(__name__)
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "Start and see the topics"),
+    ("topics", "Choose topics with buttons"),
+    ("subscribe", "Subscribe to a topic: /subscribe isis"),
+    ("unsubscribe", "Unsubscribe: /unsubscribe isis"),
+    ("mytopics", "Your topics"),
+    ("latest", "Recent matches: /latest [topic]"),
+    ("digest", "Your digest now"),
+    ("poll", "Poll the feeds now (admins)"),
+    ("help", "How this bot works"),
+)
+_TOGGLE = "t:"
+_Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+class BotCommands:
+    """The command handlers, bound to one pipeline and configuration."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        admins: frozenset[int],
+        feeds: Sequence[FeedConfig],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.pipeline = pipeline
+        self.store = pipeline.store
+        self.admins = admins
+        self.feeds = feeds
+        self.clock = clock
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def topics(self) -> dict[str, Topic]:
+        return self.pipeline.topics
+
+    def _register_chat(self, update: Update) -> int | None:
+        chat = update.effective_chat
+        if chat is None:
+            return None
+        title = chat.title or chat.username or chat.full_name or ""
+        self.store.upsert_chat(chat.id, chat.type, title, self.clock())
+        return chat.id
+
+    def _find_topic(self, word: str) -> Topic | None:
+        key = word.strip().lower().lstrip("#")
+        for topic in self.topics.values():
+            if key in (topic.id, topic.name.lower(), topic.id.replace("-", " ")):
+                return topic
+        return None
+
+    def _topic_list(self) -> str:
+        return "\n".join(
+            f"• <code>{esc(t.id)}</code> — {esc(t.name)}"
+            + (f": {esc(t.description)}" if t.description else "")
+            for t in self.topics.values()
+        )
+
+    def _keyboard(self, chat_id: int) -> InlineKeyboardMarkup:
+        mine = self.store.subscriptions(chat_id)
+        rows = [
+            [
+                InlineKeyboardButton(
+                    f"{'✅' if t.id in mine else '➕'} {t.name}", callback_data=_TOGGLE + t.id
+                )
+            ]
+            for t in self.topics.values()
+        ]
+        return InlineKeyboardMarkup(rows)
+
+    @staticmethod
+    async def _reply(update: Update, text: str, **kwargs: object) -> None:
+        message = update.effective_message
+        if message is not None:
+            await message.reply_html(text, do_quote=False, **kwargs)  # type: ignore[arg-type]
+
+    async def _reply_messages(self, update: Update, messages: Sequence[OutgoingMessage]) -> None:
+        for message in messages:
+            await self._reply(update, message.html)
+
+    # ------------------------------------------------------------------ commands
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start: register the chat and show the topics."""
+        chat_id = self._register_chat(update)
+        if chat_id is None:
+            return
+        await self._reply(
+            update,
+            "👋 I watch news feeds and documents and alert you when your topics come up.\n\n"
+            f"Topics:\n{self._topic_list()}\n\n"
+            "Tap to subscribe, or send /subscribe <code>topic</code>. /help lists everything.",
+            reply_markup=self._keyboard(chat_id),
+        )
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/help: the commands."""
+        self._register_chat(update)
+        lines = [f"/{name} — {esc(text)}" for name, text in COMMANDS]
+        await self._reply(
+            update,
+            "<b>newsbot</b> sends an alert when a new item matches a topic you follow, "
+            "and a daily digest.\n\n" + "\n".join(lines),
+        )
+
+    async def topics_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/topics: an inline keyboard that toggles subscriptions."""
+        chat_id = self._register_chat(update)
+        if chat_id is None:
+            return
+        await self._reply(
+            update, "Tap a topic to subscribe or unsubscribe:", reply_markup=self._keyboard(chat_id)
+        )
+
+    async def toggle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A topic button was pressed."""
+        query = update.callback_query
+        chat_id = self._register_chat(update)
+        if query is None or chat_id is None or not query.data:
+            return
+        topic = self.topics.get(query.data[len(_TOGGLE) :])
+        if topic is None:
+            await query.answer("That topic no longer exists.")
+            return
+        if topic.id in self.store.subscriptions(chat_id):
+            self.store.unsubscribe(chat_id, topic.id)
+            await query.answer(f"Unsubscribed from {topic.name}")
+        else:
+            self.store.subscribe(chat_id, topic.id, self.clock())
+            await query.answer(f"Subscribed to {topic.name}")
+        await query.edit_message_reply_markup(reply_markup=self._keyboard(chat_id))
+
+    async def subscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/subscribe TOPIC..."""
+        await self._change(update, context.args or [], subscribe=True)
+
+    async def unsubscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/unsubscribe TOPIC..."""
+        await self._change(update, context.args or [], subscribe=False)
+
+    async def _change(self, update: Update, args: Sequence[str], *, subscribe: bool) -> None:
+        chat_id = self._register_chat(update)
+        if chat_id is None:
+            return
+        verb = "subscribe" if subscribe else "unsubscribe"
+        if not args:
+            await self._reply(
+                update,
+                f"Which topic? Send /{verb} <code>topic</code>.\n\n{self._topic_list()}",
+                reply_markup=self._keyboard(chat_id),
+            )
+            return
+        lines = []
+        for word in args:
+            topic = self._find_topic(word)
+            if topic is None:
+                known = ", ".join(f"<code>{esc(t)}</code>" for t in self.topics)
+                lines.append(f"❓ Unknown topic <code>{esc(word)}</code>. Topics: {known}")
+            elif subscribe:
+                new = self.store.subscribe(chat_id, topic.id, self.clock())
+                lines.append(
+                    f"✅ Subscribed to <b>{esc(topic.name)}</b>."
+                    if new
+                    else f"You were already subscribed to <b>{esc(topic.name)}</b>."
+                )
+            else:
+                gone = self.store.unsubscribe(chat_id, topic.id)
+                lines.append(
+                    f"Unsubscribed from <b>{esc(topic.name)}</b>."
+                    if gone
+                    else f"You were not subscribed to <b>{esc(topic.name)}</b>."
+                )
+        await self._reply(update, "\n".join(lines))
+
+    async def mytopics(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/mytopics: the chat's subscriptions."""
+        chat_id = self._register_chat(update)
+        if chat_id is None:
+            return
+        mine = [t for t in self.topics.values() if t.id in self.store.subscriptions(chat_id)]
+        if not mine:
+            await self._reply(
+                update, "You follow no topics yet. Pick some:", reply_markup=self._keyboard(chat_id)
+            )
+            return
+        names = "\n".join(f"• <b>{esc(t.name)}</b> (<code>{esc(t.id)}</code>)" for t in mine)
+        await self._reply(update, f"You follow:\n{names}")
+
+    async def latest(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/latest [TOPIC]: recent matches of a topic, or of the chat's topics."""
+        chat_id = self._register_chat(update)
+        if chat_id is None:
+            return
+        args = context.args or []
+        if args:
+            topic = self._find_topic(" ".join(args))
+            if topic is None:
+                known = ", ".join(f"<code>{esc(t)}</code>" for t in self.topics)
+                await self._reply(update, f"❓ Unknown topic. Topics: {known}")
+                return
+            ids, title = [topic.id], topic.name
+        else:
+            ids = sorted(self.store.subscriptions(chat_id)) or list(self.topics)
+            title = "your topics" if self.store.subscriptions(chat_id) else "all topics"
+        entries = self.store.recent_matches(ids, limit=5)
+        await self._reply_messages(
+            update, render_latest(entries, self.topics, self.pipeline.timezone, title)
+        )
+
+    async def digest(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/digest: this chat's digest now."""
+        chat_id = self._register_chat(update)
+        if chat_id is None:
+            return
+        if not self.store.subscriptions(chat_id):
+            await self._reply(update, "You follow no topics yet: /topics")
+            return
+        if not await self.pipeline.send_digest(chat_id):
+            await self._reply(update, "The digest could not be sent now; try again shortly.")
+
+    async def poll(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/poll: poll every feed and the documents now (admins only)."""
+        self._register_chat(update)
+        user = update.effective_user
+        if user is None or user.id not in self.admins:
+            await self._reply(update, "⛔ /poll is for the bot's admins.")
+            return
+        await self._reply(update, "Polling…")
+        report: CycleReport = await self.pipeline.poll_all(self.feeds)
+        delivered = await self.pipeline.deliver_pending()
+        failed = [f for f in report.feeds if not f.ok]
+        lines = [esc(report.line()) + f", {delivered.sent} sent."]
+        lines += [f"⚠️ {esc(f.url)}: {esc(f.error or '')}" for f in failed[:10]]
+        await self._reply(update, "\n".join(lines))
+
+
+def register(application: Application, commands: BotCommands) -> None:  # type: ignore[type-arg]
+    """Wire the handlers into a python-telegram-bot application."""
+    handlers: dict[str, _Handler] = {
+        "start": commands.start,
+        "help": commands.help,
+        "topics": commands.topics_command,
+        "subscribe": commands.subscribe,
+        "unsubscribe": commands.unsubscribe,
+        "mytopics": commands.mytopics,
+        "latest": commands.latest,
+        "digest": commands.digest,
+        "poll": commands.poll,
+    }
+    for name, callback in handlers.items():
+        application.add_handler(CommandHandler(name, callback))
+    application.add_handler(CallbackQueryHandler(commands.toggle, pattern=f"^{_TOGGLE}"))
+    application.add_error_handler(_on_error)
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("error while handling an update: %s", context.error, exc_info=context.error)
+
+
+def bot_commands() -> list[BotCommand]:
+    """The command list for setMyCommands."""
+    return [BotCommand(name, text) for name, text in COMMANDS]

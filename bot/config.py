@@ -1,0 +1,350 @@
+"""Settings: read once from ``config/newsbot.toml``, the topics file and the environment.
+
+Nothing reads configuration at import time. :func:`load_settings` returns a frozen
+:class:`Settings` that the CLI passes to every part that needs it. Every problem is a
+:class:`~bot.errors.ConfigError` naming the file, the line and the fix.
+
+Environment variables override secrets and paths:
+
+``TELEGRAM_BOT_TOKEN``        the bot token (never read from a file, never logged)
+``NEWSBOT_TELEGRAM_API_URL``  Bot API base URL, token appended (default Telegram's own)
+``NEWSBOT_DATA_DIR``          where the SQLite database lives (default ``./data``)
+``NEWSBOT_DOCUMENTS_DIR``     the documents folder (default from the config file)
+``NEWSBOT_TOPICS``            the topics file (default from the config file)
+``NEWSBOT_TIMEZONE``          the timezone for digests and times shown
+``NEWSBOT_ADMINS``            comma-separated Telegram user ids allowed to run admin commands
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.errors import ConfigError, QueryError
+from bot.models import FeedConfig, Topic
+from bot.query import parse_query
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "Settings",
+    "line_of",
+    "load_settings",
+    "load_topics",
+]
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+_TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything newsbot is configured with, validated."""
+
+    config_path: Path
+    timezone: ZoneInfo
+    topics_path: Path
+    topics: tuple[Topic, ...]
+    data_dir: Path
+    documents_dir: Path | None
+    feeds: tuple[FeedConfig, ...]
+    digest_time: time = time(8, 0)
+    admins: frozenset[int] = frozenset()
+    telegram_token: str | None = field(default=None, repr=False)
+    telegram_api_url: str = DEFAULT_API_URL
+    fetch_timeout: float = 20.0
+    max_feed_bytes: int = 10_000_000
+    documents_interval: int = 60
+    retry_interval: int = 30
+    max_items_per_feed: int = 200
+    user_agent: str = "newsbot/0.1 (+https://github.com/newsbot)"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "newsbot.sqlite3"
+
+    @property
+    def console_mode(self) -> bool:
+        """No token: alerts go to the console instead of Telegram."""
+        return not self.telegram_token
+
+
+def line_of(text: str, pattern: str, start_line: int = 1) -> int | None:
+    """The 1-based line of the first line at or after ``start_line`` matching ``pattern``."""
+    rx = re.compile(pattern)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if number >= start_line and rx.search(line):
+            return number
+    return None
+
+
+def _read_toml(path: Path, what: str) -> tuple[dict[str, Any], str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{what} not found", path=str(path), fix="create it or pass --config PATH"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {what}: {exc}", path=str(path)) from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib says "... (at line 3, column 7)": keep the reason, move the line to the front.
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        line = int(m.group(1)) if m else None
+        reason = msg[: m.start()].strip() if m else msg
+        raise ConfigError(
+            f"invalid TOML: {reason}", path=str(path), line=line, fix="see https://toml.io"
+        ) from None
+
+
+def _key_line(text: str, key: str, start_line: int = 1) -> int | None:
+    return line_of(text, rf"^\s*{re.escape(key)}\s*=", start_line)
+
+
+class _Table:
+    """Typed access to one TOML table, with errors that point at the key's line."""
+
+    def __init__(self, data: Mapping[str, Any], text: str, path: Path, name: str, line: int = 1):
+        self.data, self.text, self.path, self.name, self.line = data, text, path, name, line
+
+    def fail(self, key: str, message: str, fix: str = "") -> ConfigError:
+        line = _key_line(self.text, key, self.line) or self.line
+        label = f"{self.name}.{key}" if self.name else key
+        return ConfigError(f"{label}: {message}", path=str(self.path), line=line, fix=fix)
+
+    def check_keys(self, allowed: set[str]) -> None:
+        for key in self.data:
+            if key not in allowed:
+                raise self.fail(
+                    key, "unknown key", fix=f"allowed keys: {', '.join(sorted(allowed))}"
+                )
+
+    def get_str(self, key: str, default: str | None) -> str | None:
+        value = self.data.get(key, default)
+        if value is not None and not isinstance(value, str):
+            raise self.fail(key, f"must be a string, not {type(value).__name__}")
+        return value
+
+    def get_int(self, key: str, default: int, minimum: int = 0) -> int:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"must be a whole number, not {value!r}")
+        if value < minimum:
+            raise self.fail(key, f"must be at least {minimum}, not {value}")
+        return value
+
+    def get_float(self, key: str, default: float, minimum: float = 0.0) -> float:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, f"must be a number, not {value!r}")
+        if value < minimum:
+            raise self.fail(key, f"must be at least {minimum}, not {value}")
+        return float(value)
+
+    def table(self, key: str) -> _Table:
+        value = self.data.get(key, {})
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table", fix=f"write it as [{key}]")
+        line = line_of(self.text, rf"^\s*\[\s*{re.escape(key)}\s*\]") or self.line
+        return _Table(value, self.text, self.path, key, line)
+
+
+def _parse_time(table: _Table, key: str, default: str) -> time:
+    raw = table.get_str(key, default) or default
+    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", raw.strip())
+    if not m:
+        raise table.fail(key, f"{raw!r} is not a time", fix='write it as "HH:MM", e.g. "08:00"')
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def _parse_timezone(name: str, where: _Table, key: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise where.fail(
+            key, f"unknown timezone {name!r}", fix='use an IANA name such as "Europe/Berlin"'
+        ) from None
+
+
+def _parse_admins(raw: Any, table: _Table) -> frozenset[int]:
+    if not isinstance(raw, list) or not all(
+        isinstance(x, int) and not isinstance(x, bool) for x in raw
+    ):
+        raise table.fail("admins", "must be a list of Telegram user ids", fix="admins = [12345]")
+    return frozenset(raw)
+
+
+def _parse_feeds(raw: Any, text: str, path: Path, default_interval: int) -> tuple[FeedConfig, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        line = _key_line(text, "feeds")
+        raise ConfigError(
+            "feeds must be an array of tables", path=str(path), line=line, fix="write [[feeds]]"
+        )
+    feeds: list[FeedConfig] = []
+    seen: set[str] = set()
+    start = 1
+    for entry in raw:
+        line = line_of(text, r"^\s*\[\[\s*feeds\s*\]\]", start) or 1
+        start = line + 1
+        t = _Table(entry, text, path, "feeds", line)
+        t.check_keys({"url", "name", "interval"})
+        url = t.get_str("url", None)
+        if not url:
+            raise ConfigError(
+                "[[feeds]] entry has no url", path=str(path), line=line, fix='add url = "https://…"'
+            )
+        if not re.match(r"^https?://[^\s/]+", url):
+            raise t.fail("url", f"{url!r} is not an http(s) URL", fix="feeds are fetched over HTTP")
+        if url in seen:
+            raise t.fail("url", f"{url} is listed twice", fix="remove one of the entries")
+        seen.add(url)
+        interval = t.get_int("interval", default_interval, minimum=30)
+        feeds.append(FeedConfig(url=url, name=t.get_str("name", None), interval=interval))
+    return tuple(feeds)
+
+
+def load_topics(path: Path) -> tuple[Topic, ...]:
+    """Read and validate a topics file; every query is compiled to check it."""
+    data, text = _read_toml(path, "topics file")
+    root = _Table(data, text, path, "")
+    root.check_keys({"topics"})
+    raw = data.get("topics", [])
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(
+            "no topics defined", path=str(path), fix="add [[topics]] with id, name and query"
+        )
+    topics: list[Topic] = []
+    seen: set[str] = set()
+    start = 1
+    for entry in raw:
+        line = line_of(text, r"^\s*\[\[\s*topics\s*\]\]", start) or 1
+        start = line + 1
+        t = _Table(entry, text, path, "topics", line)
+        t.check_keys({"id", "name", "query", "description"})
+        topic_id = t.get_str("id", None)
+        if not topic_id or not _TOPIC_ID.match(topic_id):
+            raise ConfigError(
+                f"topic id {topic_id!r} is missing or invalid",
+                path=str(path),
+                line=_key_line(text, "id", line) or line,
+                fix='use lower-case letters, digits, - and _, e.g. id = "troop-withdrawal"',
+            )
+        if topic_id in seen:
+            raise t.fail("id", f"topic {topic_id!r} is defined twice", fix="ids must be unique")
+        seen.add(topic_id)
+        query = t.get_str("query", None)
+        if not query or not query.strip():
+            raise ConfigError(
+                f"topic {topic_id!r} has no query",
+                path=str(path),
+                line=line,
+                fix='add query = "word OR \\"a phrase\\""',
+            )
+        try:
+            parse_query(query)
+        except QueryError as exc:
+            raise QueryError(
+                exc.message.split(" at position")[0],
+                query=query,
+                position=exc.position,
+                expected=exc.expected,
+                path=str(path),
+                line=_key_line(text, "query", line) or line,
+                topic=topic_id,
+            ) from None
+        name = t.get_str("name", None) or topic_id
+        topics.append(
+            Topic(
+                id=topic_id, name=name, query=query, description=t.get_str("description", "") or ""
+            )
+        )
+    return tuple(topics)
+
+
+def load_settings(
+    config_path: Path | str,
+    env: Mapping[str, str],
+    *,
+    topics_override: Path | None = None,
+) -> Settings:
+    """Read ``config_path`` and the topics file it names, apply ``env`` overrides, validate."""
+    path = Path(config_path)
+    data, text = _read_toml(path, "config file")
+    base = path.parent
+    root = _Table(data, text, path, "")
+    root.check_keys(
+        {"timezone", "topics", "data_dir", "telegram", "documents", "digest", "polling", "feeds"}
+    )
+    tz_name = env.get("NEWSBOT_TIMEZONE") or root.get_str("timezone", "UTC") or "UTC"
+    timezone = _parse_timezone(tz_name, root, "timezone")
+
+    topics_path = topics_override or (
+        Path(env["NEWSBOT_TOPICS"])
+        if env.get("NEWSBOT_TOPICS")
+        else base / (root.get_str("topics", "topics.toml") or "topics.toml")
+    )
+    topics = load_topics(topics_path)
+
+    telegram = root.table("telegram")
+    telegram.check_keys({"admins", "api_url"})
+    admins = _parse_admins(telegram.data.get("admins", []), telegram)
+    if env.get("NEWSBOT_ADMINS"):
+        try:
+            admins = frozenset(int(x) for x in env["NEWSBOT_ADMINS"].split(",") if x.strip())
+        except ValueError:
+            raise ConfigError(
+                "NEWSBOT_ADMINS must be comma-separated user ids", fix="NEWSBOT_ADMINS=123,456"
+            ) from None
+    api_url = (
+        env.get("NEWSBOT_TELEGRAM_API_URL")
+        or telegram.get_str("api_url", DEFAULT_API_URL)
+        or DEFAULT_API_URL
+    )
+
+    documents = root.table("documents")
+    documents.check_keys({"path", "interval"})
+    doc_path = env.get("NEWSBOT_DOCUMENTS_DIR") or documents.get_str("path", None)
+    documents_dir = None
+    if doc_path:
+        documents_dir = Path(doc_path) if Path(doc_path).is_absolute() else base / doc_path
+        if env.get("NEWSBOT_DOCUMENTS_DIR"):
+            documents_dir = Path(doc_path)
+
+    digest = root.table("digest")
+    digest.check_keys({"time"})
+    polling = root.table("polling")
+    polling.check_keys(
+        {"interval", "timeout", "max_bytes", "retry_interval", "max_items_per_feed", "user_agent"}
+    )
+    default_interval = polling.get_int("interval", 300, minimum=30)
+    data_dir = Path(env.get("NEWSBOT_DATA_DIR") or root.get_str("data_dir", "data") or "data")
+
+    return Settings(
+        config_path=path,
+        timezone=timezone,
+        topics_path=topics_path,
+        topics=topics,
+        data_dir=data_dir,
+        documents_dir=documents_dir,
+        feeds=_parse_feeds(data.get("feeds"), text, path, default_interval),
+        digest_time=_parse_time(digest, "time", "08:00"),
+        admins=admins,
+        telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+        telegram_api_url=api_url,
+        fetch_timeout=polling.get_float("timeout", 20.0, minimum=1.0),
+        max_feed_bytes=polling.get_int("max_bytes", 10_000_000, minimum=1024),
+        documents_interval=documents.get_int("interval", 60, minimum=5),
+        retry_interval=polling.get_int("retry_interval", 30, minimum=1),
+        max_items_per_feed=polling.get_int("max_items_per_feed", 200, minimum=1),
+        user_agent=polling.get_str("user_agent", Settings.user_agent) or Settings.user_agent,
+    )

@@ -1,0 +1,115 @@
+"""Exceptions raised by newsbot.
+
+The tree::
+
+    NewsbotError                 base of everything newsbot raises on purpose
+    ├── ConfigError              a config or topics file is missing or invalid (file, line, fix)
+    │   └── QueryError           a topic query does not parse (query, position, what was expected)
+    ├── SourceError              a source could not be read; the other sources go on
+    │   ├── FetchError           HTTP-level failure: network, status code, size cap, timeout
+    │   └── ParseError           the body is not a feed or a document we can read
+    └── DeliveryError            a message could not be delivered now
+        ├── RetryLater           the channel asked us to wait (Telegram 429 retry_after, 5xx)
+        └── ChatUnavailable      the chat will never accept messages again (403: blocked, kicked)
+
+Every message is meant to be shown to a person as one line, and never contains a secret:
+adapters catch library exceptions and re-raise these with the reason only.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ChatUnavailable",
+    "ConfigError",
+    "DeliveryError",
+    "FetchError",
+    "NewsbotError",
+    "ParseError",
+    "QueryError",
+    "RetryLater",
+    "SourceError",
+]
+
+
+class NewsbotError(Exception):
+    """Base class of the errors newsbot raises on purpose."""
+
+
+class ConfigError(NewsbotError):
+    """A configuration or topics file is missing or invalid.
+
+    ``path`` and ``line`` say where; ``fix`` says what to do about it.
+    """
+
+    def __init__(
+        self, message: str, *, path: str | None = None, line: int | None = None, fix: str = ""
+    ) -> None:
+        self.message = message
+        self.path = path
+        self.line = line
+        self.fix = fix
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path:
+            where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
+        fix = f" ({self.fix})" if self.fix else ""
+        return f"{where}{self.message}{fix}"
+
+
+class QueryError(ConfigError):
+    """A topic query is invalid. ``position`` is the 0-based character offset in ``query``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        query: str,
+        position: int,
+        expected: str = "",
+        path: str | None = None,
+        line: int | None = None,
+        topic: str | None = None,
+    ) -> None:
+        self.query = query
+        self.position = position
+        self.expected = expected
+        self.topic = topic
+        detail = f"{message} at position {position + 1}"
+        if topic:
+            detail = f"topic {topic!r}: {detail}"
+        fix = f"expected {expected}" if expected else ""
+        super().__init__(detail, path=path, line=line, fix=fix)
+
+    def pointer(self) -> str:
+        """The query with a caret under the offending position, for multi-line displays."""
+        return f"{self.query}\n{' ' * self.position}^"
+
+
+class SourceError(NewsbotError):
+    """A source (feed or document) could not be read."""
+
+
+class FetchError(SourceError):
+    """The feed could not be fetched: network error, bad status, timeout or size cap."""
+
+
+class ParseError(SourceError):
+    """The fetched bytes or the file could not be parsed."""
+
+
+class DeliveryError(NewsbotError):
+    """A message could not be delivered now."""
+
+
+class RetryLater(DeliveryError):
+    """The channel asked us to wait ``retry_after`` seconds before trying that chat again."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class ChatUnavailable(DeliveryError):
+    """The chat blocked the bot or no longer exists; stop sending to it."""

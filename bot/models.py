@@ -1,0 +1,176 @@
+"""The data that flows between stages. Plain frozen dataclasses; no I/O, no imports from newsbot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = [
+    "Chat",
+    "DeliveryTask",
+    "DigestEntry",
+    "DocumentFingerprint",
+    "Evidence",
+    "FeedConfig",
+    "FeedState",
+    "Item",
+    "Match",
+    "OutgoingMessage",
+    "RawEntry",
+    "Topic",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """One entry as a source read it, before normalization.
+
+    ``html`` says whether ``content``/``summary`` are HTML (feeds) or plain text (documents).
+    """
+
+    source: str
+    guid: str | None
+    title: str
+    link: str | None
+    author: str | None
+    published: datetime | None
+    summary: str
+    content: str
+    html: bool = True
+    source_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A normalized news item: the one shape every source yields.
+
+    ``key`` is the dedup key (GUID, else canonical link, else a hash of title and text),
+    ``id`` the stable id within its source, ``published`` is timezone-aware UTC.
+    """
+
+    key: str
+    id: str
+    source: str
+    source_name: str
+    title: str
+    link: str | None
+    author: str | None
+    published: datetime
+    text: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A named query. ``query`` is the source text; it is compiled by :mod:`bot.query`."""
+
+    id: str
+    name: str
+    query: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One query term that matched: where (``title`` or ``text``), how often, and a snippet."""
+
+    term: str
+    field: str
+    count: int
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """An item matched a topic with this score, for these reasons."""
+
+    topic_id: str
+    score: float
+    evidence: tuple[Evidence, ...]
+
+    def why(self, limit: int = 4) -> str:
+        """A short human explanation, e.g. ``"ISIS" in title; "Daesh" ×2 in text``."""
+        parts = []
+        for ev in self.evidence[:limit]:
+            times = f" ×{ev.count}" if ev.count > 1 else ""
+            parts.append(f"“{ev.term}”{times} in {ev.field}")
+        more = len(self.evidence) - limit
+        if more > 0:
+            parts.append(f"+{more} more")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    """A feed as configured: URL, display name and poll interval in seconds."""
+
+    url: str
+    name: str | None = None
+    interval: int = 300
+
+
+@dataclass(slots=True)
+class FeedState:
+    """What we remember about a feed between polls (conditional GET and health)."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    error_count: int = 0
+    last_success_at: datetime | None = None
+    last_checked_at: datetime | None = None
+    next_poll_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A Telegram chat (or the console pseudo-chat, id 0) that can receive alerts."""
+
+    id: int
+    kind: str
+    title: str = ""
+    active: bool = True
+    last_digest_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryTask:
+    """A pending alert: this item, to this chat, for these topic matches."""
+
+    item: Item
+    chat_id: int
+    matches: tuple[Match, ...]
+    summary: str
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    """One line of a digest: an item matched for a topic."""
+
+    topic_id: str
+    item: Item
+    summary: str
+    score: float
+    matched_at: datetime = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentFingerprint:
+    """How we know a file did not change: size and mtime first, then the content hash."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message ready to send: Telegram HTML, and the same as plain text for other channels."""
+
+    html: str
+    plain: str

@@ -1,0 +1,1 @@
+"""Notifiers: where alerts go. Each adapter imports only :mod:`bot.notify.base` and models."""

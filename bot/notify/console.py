@@ -1,0 +1,30 @@
+"""Print alerts on the console: the notifier used when no Telegram token is set."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from bot.models import OutgoingMessage
+from bot.notify.base import Notifier
+
+__all__ = ["ConsoleNotifier"]
+
+
+class ConsoleNotifier(Notifier):
+    """Writes each message as plain text, between rules, to ``stream`` (stdout by default)."""
+
+    def __init__(self, stream: TextIO | None = None, label: str = "") -> None:
+        self.stream = stream
+        self.label = label
+        self.count = 0
+
+    async def send(self, chat_id: int, message: OutgoingMessage) -> int | None:
+        out = self.stream or sys.stdout
+        self.count += 1
+        head = f"{self.label} to chat {chat_id}" if self.label else ""
+        rule = "─" * 72
+        print(rule if not head else f"── {head} " + "─" * max(0, 68 - len(head)), file=out)
+        print(message.plain.rstrip(), file=out)
+        out.flush()
+        return None

@@ -1,0 +1,95 @@
+"""Send messages through python-telegram-bot, mapping its errors onto newsbot's.
+
+The bot token is part of every request URL; no error raised here carries a URL or the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.errors import ChatUnavailable, DeliveryError, RetryLater
+from bot.models import OutgoingMessage
+from bot.notify.base import Notifier
+
+__all__ = ["TelegramNotifier"]
+
+log = logging.getLogger(__name__)
+
+# Telegram allows about 30 messages per second overall; stay a little under it.
+GLOBAL_INTERVAL = 1 / 25
+_GONE = ("chat not found", "user is deactivated", "bot was kicked", "group chat was deleted")
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramNotifier(Notifier):
+    """Delivers HTML messages with a python-telegram-bot :class:`~telegram.Bot`."""
+
+    def __init__(self, bot: Bot, *, link_previews: bool = False) -> None:
+        self.bot = bot
+        self.link_previews = link_previews
+        self._lock = asyncio.Lock()
+        self._last = 0.0
+
+    async def _pace(self) -> None:
+        async with self._lock:
+            wait = self._last + GLOBAL_INTERVAL - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last = time.monotonic()
+
+    async def send(self, chat_id: int, message: OutgoingMessage) -> int | None:
+        await self._pace()
+        preview = LinkPreviewOptions(is_disabled=not self.link_previews)
+        try:
+            try:
+                sent = await self.bot.send_message(
+                    chat_id=chat_id,
+                    text=message.html,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=preview,
+                )
+            except BadRequest as exc:
+                if "can't parse entities" not in exc.message.lower():
+                    raise
+                # Our HTML is built with escaping, so this should not happen; if it does, the
+                # alert still goes out as plain text rather than being lost.
+                log.error("Telegram refused the HTML of an alert (%s); sending plain text", exc)
+                sent = await self.bot.send_message(
+                    chat_id=chat_id, text=message.plain[:4096], link_preview_options=preview
+                )
+        except RetryAfter as exc:
+            raise RetryLater("Telegram asked to slow down", _seconds(exc.retry_after)) from None
+        except Forbidden as exc:
+            raise ChatUnavailable(f"Telegram refused: {exc.message}") from None
+        except ChatMigrated as exc:
+            raise ChatUnavailable(f"group moved to chat {exc.new_chat_id}") from None
+        except InvalidToken:
+            raise DeliveryError("Telegram rejected the bot token") from None
+        except BadRequest as exc:
+            if any(reason in exc.message.lower() for reason in _GONE):
+                raise ChatUnavailable(f"Telegram refused: {exc.message}") from None
+            raise DeliveryError(f"Telegram refused: {exc.message}") from None
+        except (TimedOut, NetworkError) as exc:
+            raise RetryLater(f"network: {type(exc).__name__}", 10.0) from None
+        except TelegramError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc.message}") from None
+        return sent.message_id

@@ -1,0 +1,310 @@
+"""The pipeline: wires the stages. Fetch → normalize → dedup → match → summarize → store → deliver.
+
+Only new items go on to matching and notification. Items, their matches and their pending
+deliveries are stored in one transaction, and a delivery counts as done only once the channel
+accepted it, so a crash at any point loses nothing: the outbox is read again on the next cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.errors import ChatUnavailable, DeliveryError, RetryLater, SourceError
+from bot.match import Matcher
+from bot.models import FeedConfig, Item, OutgoingMessage, RawEntry, Topic
+from bot.normalize import normalize
+from bot.notify.base import Notifier
+from bot.render import render_alert, render_digest
+from bot.sources.base import FeedSource, FolderSource
+from bot.storage.base import CONSOLE_CHAT_ID, NewItem, Store
+from bot.summarize import summarize
+
+__all__ = ["CycleReport", "DeliveryReport", "FeedReport", "Pipeline", "backoff"]
+
+log = logging.getLogger(__name__)
+
+MAX_FEED_BACKOFF = timedelta(hours=24)
+MAX_DELIVERY_BACKOFF = timedelta(hours=1)
+
+
+def backoff(base: timedelta, failures: int, cap: timedelta) -> timedelta:
+    """``base`` doubled per consecutive failure after the first, at most ``cap``."""
+    grown: timedelta = base * (2 ** max(0, min(failures - 1, 20)))
+    return min(cap, grown)
+
+
+@dataclass(slots=True)
+class FeedReport:
+    url: str
+    ok: bool
+    new_items: int = 0
+    alerts: int = 0
+    not_modified: bool = False
+    skipped: bool = False
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class CycleReport:
+    feeds: list[FeedReport] = field(default_factory=list)
+    documents_new: int = 0
+    documents_errors: list[str] = field(default_factory=list)
+    alerts: int = 0
+
+    @property
+    def new_items(self) -> int:
+        return self.documents_new + sum(f.new_items for f in self.feeds)
+
+    def line(self) -> str:
+        ok = sum(1 for f in self.feeds if f.ok)
+        failed = len(self.feeds) - ok
+        return (
+            f"{len(self.feeds)} feeds polled ({ok} ok, {failed} failed), "
+            f"{self.new_items} new items, {self.alerts} alerts queued"
+        )
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    deferred_chats: int = 0
+    chats_gone: int = 0
+
+
+class Pipeline:
+    """One object that knows every stage; the scheduler, bot and CLI only call its methods."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        topics: Sequence[Topic],
+        timezone: ZoneInfo,
+        feed_source: FeedSource | None,
+        folder_source: FolderSource | None,
+        notifiers: Mapping[str, Notifier],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.timezone = timezone
+        self.feed_source = feed_source
+        self.folder_source = folder_source
+        self.notifiers = dict(notifiers)
+        self.clock = clock
+        self.set_topics(topics)
+        self._deliver_lock = asyncio.Lock()
+
+    def set_topics(self, topics: Sequence[Topic]) -> None:
+        self.topics = {t.id: t for t in topics}
+        self.matcher = Matcher(topics)
+
+    # ------------------------------------------------------------------ ingest
+    def process(self, raws: Iterable[RawEntry]) -> list[NewItem]:
+        """Normalize, drop what is already stored, match and summarize. Pure apart from one read."""
+        now = self.clock()
+        items: dict[str, Item] = {}
+        for raw in raws:
+            item = normalize(raw, now)
+            items.setdefault(item.key, item)  # the same item twice in one feed counts once
+        known = self.store.known_keys(items)
+        out: list[NewItem] = []
+        for key, item in items.items():
+            if key in known:
+                continue
+            matches = tuple(self.matcher.match(item))
+            out.append(NewItem(item, summarize(item.title, item.text), matches))
+        return out
+
+    def ingest(self, raws: Iterable[RawEntry]) -> tuple[int, int]:
+        """Store new items with their matches and pending deliveries. :returns: (items, alerts)."""
+        new = self.process(raws)
+        if not new:
+            return 0, 0
+        stored, alerts = self.store.add_items(new, self.clock())
+        for entry in new:
+            if entry.matches:
+                log.info(
+                    "match: %s [%s]",
+                    entry.item.title[:100],
+                    ", ".join(m.topic_id for m in entry.matches),
+                )
+        return stored, alerts
+
+    # ------------------------------------------------------------------ sources
+    async def poll_feed(self, feed: FeedConfig, *, force: bool = False) -> FeedReport:
+        """Poll one feed. Never raises: a failure is recorded on the feed and reported."""
+        if self.feed_source is None:
+            return FeedReport(feed.url, ok=False, error="no feed source configured")
+        now = self.clock()
+        state = self.store.feed_state(feed.url)
+        if not force and state.next_poll_at and state.next_poll_at > now:
+            return FeedReport(feed.url, ok=True, skipped=True, retry_at=state.next_poll_at)
+        try:
+            result = await self.feed_source.fetch(feed, state)
+        except SourceError as exc:
+            state.error_count += 1
+            state.last_error = str(exc)
+            state.last_checked_at = now
+            wait = backoff(timedelta(seconds=feed.interval), state.error_count, MAX_FEED_BACKOFF)
+            retry_at = max(now + wait, state.next_poll_at or now)
+            state.next_poll_at = retry_at
+            self.store.save_feed_state(state)
+            log.warning(
+                "feed %s failed: %s (failure %d, next try %s)",
+                feed.url,
+                exc,
+                state.error_count,
+                retry_at.astimezone(self.timezone).strftime("%H:%M"),
+            )
+            return FeedReport(feed.url, ok=False, error=str(exc), retry_at=retry_at)
+        except Exception as exc:  # a bug in one feed's handling must not stop the others
+            log.exception("feed %s: unexpected error", feed.url)
+            return FeedReport(feed.url, ok=False, error=f"internal error: {type(exc).__name__}")
+        stored = alerts = 0
+        if not result.not_modified:
+            if result.warning:
+                log.info("feed %s is malformed but readable: %s", feed.url, result.warning)
+            stored, alerts = self.ingest(result.entries)
+        new_state = result.state
+        new_state.error_count = 0
+        new_state.last_error = None
+        new_state.last_success_at = now
+        new_state.next_poll_at = None
+        # Saved after the items: a crash in between re-fetches the feed and dedup skips them.
+        self.store.save_feed_state(new_state)
+        return FeedReport(
+            feed.url, ok=True, new_items=stored, alerts=alerts, not_modified=result.not_modified
+        )
+
+    def scan_documents(self) -> tuple[int, int, list[str]]:
+        """Read new and changed documents. :returns: (new items, alerts, errors)."""
+        if self.folder_source is None:
+            return 0, 0, []
+        scan = self.folder_source.scan(self.store.document_fingerprints())
+        for error in scan.errors:
+            log.warning("documents: %s", error)
+        stored, alerts = self.ingest(raw for _, raw in scan.entries)
+        self.store.save_fingerprints([fp for fp, _ in scan.entries] + scan.touched)
+        return stored, alerts, scan.errors
+
+    async def poll_all(self, feeds: Sequence[FeedConfig], *, force: bool = True) -> CycleReport:
+        """One cycle: every feed concurrently, then the documents folder."""
+        report = CycleReport()
+        results = await asyncio.gather(*(self.poll_feed(f, force=force) for f in feeds))
+        report.feeds.extend(results)
+        docs, doc_alerts, errors = self.scan_documents()
+        report.documents_new = docs
+        report.documents_errors = errors
+        report.alerts = doc_alerts + sum(f.alerts for f in results)
+        return report
+
+    # ------------------------------------------------------------------ delivery
+    def _notifier_for(self, chat_id: int) -> Notifier | None:
+        return self.notifiers.get("console" if chat_id == CONSOLE_CHAT_ID else "telegram")
+
+    def _kinds(self) -> set[str] | None:
+        if "telegram" in self.notifiers and "console" in self.notifiers:
+            return None
+        if "console" in self.notifiers:
+            return {"console"}
+        return {"private", "group", "supergroup", "channel"}
+
+    async def deliver_pending(self, *, max_rounds: int = 50) -> DeliveryReport:
+        """Send what is due from the outbox. Only one delivery run at a time."""
+        report = DeliveryReport()
+        async with self._deliver_lock:
+            for _ in range(max_rounds):
+                now = self.clock()
+                tasks = self.store.pending(now, limit=100, kinds=self._kinds())
+                if not tasks:
+                    break
+                held: set[int] = set()
+                progress = False
+                for task in tasks:
+                    if task.chat_id in held:
+                        continue
+                    notifier = self._notifier_for(task.chat_id)
+                    if notifier is None:
+                        continue
+                    message = render_alert(task, self.topics, self.timezone)
+                    try:
+                        message_id = await notifier.send(task.chat_id, message)
+                    except RetryLater as exc:
+                        until = self.clock() + timedelta(seconds=max(1.0, exc.retry_after))
+                        log.warning(
+                            "chat %s: %s; holding its alerts %.0f s",
+                            task.chat_id,
+                            exc,
+                            exc.retry_after,
+                        )
+                        self.store.defer_chat(task.chat_id, until)
+                        held.add(task.chat_id)
+                        report.deferred_chats += 1
+                    except ChatUnavailable as exc:
+                        log.warning("chat %s is unavailable (%s); deactivated", task.chat_id, exc)
+                        self.store.deactivate_chat(task.chat_id, str(exc))
+                        held.add(task.chat_id)
+                        report.chats_gone += 1
+                    except DeliveryError as exc:
+                        wait = backoff(
+                            timedelta(seconds=30), task.attempts + 1, MAX_DELIVERY_BACKOFF
+                        )
+                        log.warning(
+                            "chat %s: alert not sent (%s); retry in %s", task.chat_id, exc, wait
+                        )
+                        self.store.mark_failed(task.item.key, task.chat_id, str(exc), now + wait)
+                        report.failed += 1
+                    else:
+                        self.store.mark_sent(task.item.key, task.chat_id, message_id, self.clock())
+                        report.sent += 1
+                        progress = True
+                if not progress:
+                    break
+        return report
+
+    # ------------------------------------------------------------------ digests
+    def build_digest(self, chat_id: int) -> tuple[list[OutgoingMessage], datetime]:
+        """The chat's digest now, and the time it covers up to (for ``set_last_digest``)."""
+        now = self.clock()
+        chat = self.store.chat(chat_id)
+        entries = self.store.digest_entries(chat_id, now)
+        since = chat.last_digest_at if chat else None
+        messages = render_digest(entries, self.topics, self.timezone, since=since, now=now)
+        return messages, now
+
+    async def send_digest(self, chat_id: int) -> bool:
+        """Build and send the chat's digest; it counts as sent only if every part was accepted."""
+        notifier = self._notifier_for(chat_id)
+        if notifier is None:
+            return False
+        messages, until = self.build_digest(chat_id)
+        try:
+            for message in messages:
+                await notifier.send(chat_id, message)
+        except ChatUnavailable as exc:
+            self.store.deactivate_chat(chat_id, str(exc))
+            return False
+        except DeliveryError as exc:
+            log.warning("digest for chat %s not sent: %s", chat_id, exc)
+            return False
+        self.store.set_last_digest(chat_id, until)
+        return True
+
+    async def send_digests(self) -> int:
+        """The scheduled digest: every active chat with subscriptions. :returns: digests sent."""
+        sent = 0
+        for chat in self.store.active_chats():
+            if self._notifier_for(chat.id) is None or not self.store.subscriptions(chat.id):
+                continue
+            if chat.kind == "console" and "console" not in self.notifiers:
+                continue
+            if await self.send_digest(chat.id):
+                sent += 1
+        return sent

@@ -1,0 +1,190 @@
+"""Render alerts and digests as Telegram HTML and as plain text. A pure stage.
+
+All feed text passes through :func:`esc` here, and only here, so no feed can inject markup.
+Telegram counts a message's length after parsing the HTML, in UTF-16 code units, and refuses
+more than 4096: :func:`visible_length` measures it the same way.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.models import DeliveryTask, DigestEntry, Match, OutgoingMessage, Topic
+
+__all__ = [
+    "MAX_MESSAGE",
+    "esc",
+    "render_alert",
+    "render_digest",
+    "render_latest",
+    "split_blocks",
+    "visible_length",
+]
+
+MAX_MESSAGE = 4096
+_TAG = re.compile(r"<[^>]+>")
+
+
+def esc(text: str) -> str:
+    """Escape text for Telegram HTML (``<``, ``>``, ``&`` and ``"``)."""
+    return html.escape(text, quote=True)
+
+
+def visible_length(markup: str) -> int:
+    """Length of ``markup`` as Telegram counts it: tags removed, entities decoded, UTF-16 units."""
+    text = html.unescape(_TAG.sub("", markup))
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)].rsplit(" ", 1)[0] + "…"
+
+
+def _when(value: datetime, tz: ZoneInfo) -> str:
+    local = value.astimezone(tz)
+    return f"{local.day} {local:%b %Y %H:%M} {local.tzname() or ''}".strip()
+
+
+def _topic_name(topics: Mapping[str, Topic], topic_id: str) -> str:
+    topic = topics.get(topic_id)
+    return topic.name if topic else topic_id
+
+
+def _why(match: Match) -> str:
+    return match.why(limit=4)
+
+
+def render_alert(task: DeliveryTask, topics: Mapping[str, Topic], tz: ZoneInfo) -> OutgoingMessage:
+    """One alert: topics, title (linked), source and time, summary, link, and why it matched."""
+    item = task.item
+    names = [_topic_name(topics, m.topic_id) for m in task.matches] or ["news"]
+    when = _when(item.published, tz)
+    source = item.source_name + (f" · {item.author}" if item.author else "")
+    why_lines = [(_topic_name(topics, m.topic_id), _why(m), m.score) for m in task.matches]
+
+    def build(summary: str) -> OutgoingMessage:
+        head = "🔔 " + " · ".join(f"<b>{esc(n)}</b>" for n in names)
+        title = f"<b>{esc(item.title)}</b>"
+        if item.link:
+            title = f'<a href="{esc(item.link)}">{title}</a>'
+        parts = [head, title, f"<i>{esc(source)} · {esc(when)}</i>"]
+        plain = ["🔔 " + " · ".join(names), item.title, f"{source} · {when}"]
+        if summary:
+            parts += ["", esc(summary)]
+            plain += ["", summary]
+        if item.link:
+            parts += ["", f'🔗 <a href="{esc(item.link)}">{esc(_shorten(item.link, 80))}</a>']
+            plain += ["", item.link]
+        parts.append("")
+        plain.append("")
+        for name, why, score in why_lines:
+            parts.append(f"<i>Why {esc(name)}:</i> {esc(why)} (score {score:g})")
+            plain.append(f"Why {name}: {why} (score {score:g})")
+        return OutgoingMessage("\n".join(parts), "\n".join(plain))
+
+    message = build(task.summary)
+    summary = task.summary
+    while visible_length(message.html) > MAX_MESSAGE and summary:
+        # Only the summary and the title are unbounded; shorten the summary until it fits.
+        summary = _shorten(summary, max(0, len(summary) - (visible_length(message.html) - 4000)))
+        message = build(summary)
+    if visible_length(message.html) > MAX_MESSAGE:  # a pathological title
+        short = replace(item, title=_shorten(item.title, 1000))
+        return render_alert(replace(task, item=short, summary=""), topics, tz)
+    return message
+
+
+def split_blocks(
+    blocks: Sequence[tuple[str, str]], limit: int = MAX_MESSAGE
+) -> list[OutgoingMessage]:
+    """Join (html, plain) blocks into as few messages as fit ``limit``, never splitting a block."""
+    messages: list[OutgoingMessage] = []
+    html_parts: list[str] = []
+    plain_parts: list[str] = []
+    size = 0
+    for block_html, block_plain in blocks:
+        length = visible_length(block_html) + 2
+        if html_parts and size + length > limit:
+            messages.append(OutgoingMessage("\n\n".join(html_parts), "\n\n".join(plain_parts)))
+            html_parts, plain_parts, size = [], [], 0
+        html_parts.append(block_html)
+        plain_parts.append(block_plain)
+        size += length
+    if html_parts:
+        messages.append(OutgoingMessage("\n\n".join(html_parts), "\n\n".join(plain_parts)))
+    return messages
+
+
+def _entry_block(entry: DigestEntry, tz: ZoneInfo) -> tuple[str, str]:
+    item = entry.item
+    first = _shorten(entry.summary.split("\n", 1)[0], 220) if entry.summary else ""
+    title = esc(_shorten(item.title, 300))
+    linked = f'<a href="{esc(item.link)}">{title}</a>' if item.link else f"<b>{title}</b>"
+    meta = f"{item.source_name} · {_when(item.published, tz)}"
+    block = f"• {linked}\n  <i>{esc(meta)}</i>"
+    plain = f"• {_shorten(item.title, 300)}\n  {meta}"
+    if first:
+        block += f"\n  {esc(first)}"
+        plain += f"\n  {first}"
+    if item.link:
+        plain += f"\n  {item.link}"
+    return block, plain
+
+
+def render_digest(
+    entries: Iterable[DigestEntry],
+    topics: Mapping[str, Topic],
+    tz: ZoneInfo,
+    *,
+    since: datetime | None,
+    now: datetime,
+    per_topic: int = 10,
+) -> list[OutgoingMessage]:
+    """A digest grouped by topic, best first; a short "nothing new" line when empty."""
+    grouped: dict[str, list[DigestEntry]] = {}
+    seen: dict[str, set[str]] = {}
+    for entry in entries:
+        keys = seen.setdefault(entry.topic_id, set())
+        if entry.item.key in keys:
+            continue
+        keys.add(entry.item.key)
+        grouped.setdefault(entry.topic_id, []).append(entry)
+    period = f"since {_when(since, tz)}" if since else "so far"
+    if not grouped:
+        text = f"📭 Nothing new for your topics {period}."
+        return [OutgoingMessage(esc(text), text)]
+    total = sum(len(v) for v in grouped.values())
+    head = f"📰 Digest: {total} item{'s' if total != 1 else ''} {period}"
+    blocks: list[tuple[str, str]] = [(f"<b>{esc(head)}</b>", head)]
+    for topic_id in sorted(grouped, key=lambda t: _topic_name(topics, t).lower()):
+        items = sorted(grouped[topic_id], key=lambda e: (-e.score, -e.item.published.timestamp()))
+        name = _topic_name(topics, topic_id)
+        blocks.append((f"<b>{esc(name)}</b> ({len(items)})", f"{name} ({len(items)})"))
+        for entry in items[:per_topic]:
+            blocks.append(_entry_block(entry, tz))
+        if len(items) > per_topic:
+            more = f"… and {len(items) - per_topic} more (/latest {topic_id})"
+            blocks.append((esc(more), more))
+    return split_blocks(blocks)
+
+
+def render_latest(
+    entries: Sequence[DigestEntry], topics: Mapping[str, Topic], tz: ZoneInfo, title: str
+) -> list[OutgoingMessage]:
+    """Recent matches, newest first (the /latest command)."""
+    if not entries:
+        text = f"No matches yet for {title}."
+        return [OutgoingMessage(esc(text), text)]
+    blocks = [(f"<b>{esc('Latest: ' + title)}</b>", "Latest: " + title)]
+    for entry in entries:
+        block, plain = _entry_block(entry, tz)
+        tag = _topic_name(topics, entry.topic_id)
+        blocks.append((f"{block}\n  <i>{esc(tag)}</i>", f"{plain}\n  {tag}"))
+    return split_blocks(blocks)

@@ -1,0 +1,94 @@
+"""The scheduler only ticks: APScheduler 3 jobs that call the pipeline. Top layer.
+
+Jobs run in the bot's event loop. Each job is limited to one instance at a time and
+coalesces missed runs; an exception is logged and the job runs again at its next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.config import Settings
+from bot.models import FeedConfig
+from bot.pipeline import Pipeline
+
+__all__ = ["build_scheduler"]
+
+log = logging.getLogger(__name__)
+
+
+def _guarded(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            await job()
+        except Exception:
+            log.exception("job %s failed; it will run again at its next tick", name)
+
+    run.__name__ = f"job_{name}"
+    return run
+
+
+def build_scheduler(pipeline: Pipeline, settings: Settings) -> AsyncIOScheduler:
+    """Jobs: one poll per feed, the documents scan, the retry of pending alerts, the digest."""
+    scheduler = AsyncIOScheduler(
+        timezone=settings.timezone,
+        job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 120},
+    )
+    now = datetime.now(UTC)
+
+    def poll(feed: FeedConfig) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            report = await pipeline.poll_feed(feed)
+            if report.alerts:
+                await pipeline.deliver_pending()
+
+        return _guarded(f"feed {feed.url}", job)
+
+    for index, feed in enumerate(settings.feeds):
+        # Spread the first polls over a few seconds so feeds do not all fire at once.
+        first = now + timedelta(seconds=min(30.0, index * 0.5 + random.uniform(0, 1)))
+        scheduler.add_job(
+            poll(feed),
+            IntervalTrigger(seconds=feed.interval, jitter=max(1, feed.interval // 20)),
+            id=f"feed:{feed.url}",
+            name=f"poll {feed.name or feed.url}",
+            next_run_time=first,
+        )
+
+    async def documents() -> None:
+        _, alerts, _ = pipeline.scan_documents()
+        if alerts:
+            await pipeline.deliver_pending()
+
+    scheduler.add_job(
+        _guarded("documents", documents),
+        IntervalTrigger(seconds=settings.documents_interval),
+        id="documents",
+        name="scan documents",
+        next_run_time=now,
+    )
+    scheduler.add_job(
+        _guarded("deliver", pipeline.deliver_pending),
+        IntervalTrigger(seconds=settings.retry_interval),
+        id="deliver",
+        name="deliver pending alerts",
+        next_run_time=now,
+    )
+    scheduler.add_job(
+        _guarded("digest", pipeline.send_digests),
+        CronTrigger(
+            hour=settings.digest_time.hour,
+            minute=settings.digest_time.minute,
+            timezone=settings.timezone,
+        ),
+        id="digest",
+        name="daily digest",
+    )
+    return scheduler

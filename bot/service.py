@@ -1,0 +1,175 @@
+"""Wiring: build the store, sources, notifiers and pipeline from settings; run the service.
+
+This is the top of the stack, with the CLI: it may import anything, nothing imports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from telegram import Bot
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.commands import BotCommands, bot_commands, register
+from bot.config import Settings
+from bot.notify.base import Notifier
+from bot.notify.console import ConsoleNotifier
+from bot.notify.telegram import TelegramNotifier
+from bot.pipeline import Pipeline
+from bot.scheduler import build_scheduler
+from bot.sources.documents import DocumentFolder
+from bot.sources.feeds import HttpFeedSource, make_client
+from bot.storage.base import CONSOLE_CHAT_ID, Store
+from bot.storage.sqlite import SQLiteStore
+
+__all__ = ["Runtime", "build_application", "open_runtime", "prepare_console", "run_service"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything one process uses, built from settings."""
+
+    settings: Settings
+    store: Store
+    client: httpx.AsyncClient
+    pipeline: Pipeline
+    application: Application[Any, Any, Any, Any, Any, Any] | None
+
+
+def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
+    """A python-telegram-bot application for our token and Bot API URL, without PTB's JobQueue."""
+    assert settings.telegram_token
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        ApplicationBuilder()
+        .token(settings.telegram_token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot"))
+        .job_queue(None)
+        .connect_timeout(10.0)
+        .read_timeout(20.0)
+    )
+    return builder.build()
+
+
+def prepare_console(store: Store, settings: Settings) -> None:
+    """Console mode: the console pseudo-chat follows every topic; with a token it is retired."""
+    now = datetime.now(UTC)
+    if settings.console_mode:
+        store.upsert_chat(CONSOLE_CHAT_ID, "console", "console", now)
+        for topic in settings.topics:
+            store.subscribe(CONSOLE_CHAT_ID, topic.id, now)
+    elif store.chat(CONSOLE_CHAT_ID) is not None:
+        store.deactivate_chat(CONSOLE_CHAT_ID, "a Telegram token is set")
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    notifiers: dict[str, Notifier] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    with_telegram: bool = True,
+) -> AsyncIterator[Runtime]:
+    """Build the runtime; close the HTTP client and the store on exit."""
+    store = store or SQLiteStore(settings.database_path)
+    client = make_client(settings.fetch_timeout, settings.user_agent, transport)
+    application = None
+    try:
+        if notifiers is None:
+            notifiers = {}
+            if settings.console_mode:
+                notifiers["console"] = ConsoleNotifier()
+            elif with_telegram:
+                application = build_application(settings)
+                notifiers["telegram"] = TelegramNotifier(application.bot)
+        pipeline = Pipeline(
+            store=store,
+            topics=settings.topics,
+            timezone=settings.timezone,
+            feed_source=HttpFeedSource(
+                client,
+                max_bytes=settings.max_feed_bytes,
+                deadline=settings.fetch_timeout * 3,
+                max_entries=settings.max_items_per_feed,
+            ),
+            folder_source=DocumentFolder(settings.documents_dir)
+            if settings.documents_dir
+            else None,
+            notifiers=notifiers,
+        )
+        prepare_console(store, settings)
+        yield Runtime(settings, store, client, pipeline, application)
+    finally:
+        await client.aclose()
+        store.close()
+
+
+async def _start_telegram(runtime: Runtime) -> None:
+    app = runtime.application
+    assert app is not None
+    register(
+        app,
+        BotCommands(runtime.pipeline, admins=runtime.settings.admins, feeds=runtime.settings.feeds),
+    )
+    await app.initialize()
+    bot: Bot = app.bot
+    await bot.set_my_commands(bot_commands())
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(timeout=10, drop_pending_updates=False)
+    log.info("Telegram bot @%s is polling for commands", bot.username)
+
+
+async def _stop_telegram(runtime: Runtime) -> None:
+    app = runtime.application
+    if app is None:
+        return
+    with contextlib.suppress(Exception):
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+    with contextlib.suppress(Exception):
+        if app.running:
+            await app.stop()
+    with contextlib.suppress(Exception):
+        await app.shutdown()
+
+
+async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or ``stop`` is set): the scheduler, and the bot if configured."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    async with open_runtime(settings) as runtime:
+        if runtime.application is not None:
+            await _start_telegram(runtime)
+        else:
+            log.info("no TELEGRAM_BOT_TOKEN: alerts are printed on the console")
+        scheduler = build_scheduler(runtime.pipeline, settings)
+        scheduler.start()
+        log.info(
+            "newsbot running: %d feeds, documents %s, %d topics, digest at %s %s",
+            len(settings.feeds),
+            settings.documents_dir or "off",
+            len(settings.topics),
+            settings.digest_time.strftime("%H:%M"),
+            settings.timezone.key,
+        )
+        try:
+            await stop.wait()
+        finally:
+            log.info("stopping")
+            scheduler.shutdown(wait=False)
+            await _stop_telegram(runtime)

@@ -1,0 +1,218 @@
+"""RSS and Atom over HTTP: conditional GET with one shared httpx client, parsed by feedparser.
+
+feedparser is only ever given bytes: given a string it may fetch URLs or open files itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import hashlib
+import io
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import feedparser
+import httpx
+
+from bot.errors import FetchError, ParseError
+from bot.models import FeedConfig, FeedState, RawEntry
+from bot.sources.base import FeedFetchResult, FeedSource
+
+__all__ = ["HttpFeedSource", "ParsedFeed", "make_client", "parse_feed"]
+
+log = logging.getLogger(__name__)
+_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
+)
+
+
+def make_client(
+    timeout: float, user_agent: str, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The one HTTP client all feeds share (connection pooling, redirects, timeouts)."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        follow_redirects=True,
+        max_redirects=5,
+        headers={"User-Agent": user_agent, "Accept": _ACCEPT},
+        transport=transport,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """Entries and title of a parsed feed; ``warning`` is set when the feed was malformed."""
+
+    title: str | None
+    entries: list[RawEntry]
+    warning: str | None
+
+
+def _when(entry: Mapping[str, Any]) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if value:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            except (OverflowError, ValueError, TypeError):
+                continue
+    return None
+
+
+def parse_feed(
+    body: bytes,
+    source: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    name: str | None = None,
+    limit: int | None = None,
+) -> ParsedFeed:
+    """Parse a feed document. Malformed feeds that still yield entries are kept with a warning.
+
+    :raises ParseError: the bytes are not a feed, or a broken one with no entries.
+    """
+    response_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    response_headers.setdefault("content-location", source)
+    try:
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
+    except Exception as exc:  # feedparser should not raise, but a parser bug must not crash a cycle
+        raise ParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from None
+    reason = None
+    if parsed.get("bozo"):
+        problem = parsed.get("bozo_exception")
+        reason = f"{type(problem).__name__}: {problem}" if problem else "malformed feed"
+    entries_raw = parsed.get("entries") or []
+    version = parsed.get("version") or ""
+    if not entries_raw and (reason or not version):
+        raise ParseError(f"not a feed: {reason or 'no RSS or Atom content found'}")
+    feed_title = (parsed.get("feed") or {}).get("title")
+    display = name or feed_title or source
+    entries: list[RawEntry] = []
+    for entry in entries_raw[:limit] if limit else entries_raw:
+        content = "\n".join(
+            part.get("value", "") for part in entry.get("content") or [] if part.get("value")
+        )
+        entries.append(
+            RawEntry(
+                source=source,
+                guid=entry.get("id") or None,
+                title=entry.get("title", "") or "",
+                link=entry.get("link") or None,
+                author=entry.get("author") or None,
+                published=_when(entry),
+                summary=entry.get("summary", "") or "",
+                content=content,
+                html=True,
+                source_name=display,
+            )
+        )
+    return ParsedFeed(feed_title, entries, reason)
+
+
+def _retry_after(value: str | None, now: datetime) -> datetime | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return now + timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+class HttpFeedSource(FeedSource):
+    """Polls feeds through a shared :class:`httpx.AsyncClient`.
+
+    ``max_bytes`` caps the body as it streams in (after decompression, since httpx decodes),
+    and ``deadline`` caps the whole request, so a server that drips bytes cannot hold a poll.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        max_bytes: int = 10_000_000,
+        deadline: float = 60.0,
+        max_entries: int | None = 200,
+    ) -> None:
+        self.client = client
+        self.max_bytes = max_bytes
+        self.deadline = deadline
+        self.max_entries = max_entries
+
+    async def fetch(self, feed: FeedConfig, state: FeedState) -> FeedFetchResult:
+        now = datetime.now(UTC)
+        new = replace(state)
+        new.last_checked_at = now
+        headers: dict[str, str] = {}
+        if state.etag:
+            headers["If-None-Match"] = state.etag
+        if state.last_modified:
+            headers["If-Modified-Since"] = state.last_modified
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.deadline):
+                status, body, response_headers = await self._get(feed.url, headers)
+        except TimeoutError:
+            raise FetchError(f"no complete answer within {self.deadline:.0f} s") from None
+        except httpx.TimeoutException:
+            raise FetchError("timed out") from None
+        except httpx.TooManyRedirects:
+            raise FetchError("too many redirects") from None
+        except httpx.ConnectError as exc:
+            raise FetchError(f"cannot connect: {_reason(exc)}") from None
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{type(exc).__name__}: {_reason(exc)}") from None
+        new.last_status = status
+        log.debug("fetched %s: %s in %.2fs", feed.url, status, time.monotonic() - started)
+        if status == 304:
+            return FeedFetchResult(new, not_modified=True)
+        if status != 200:
+            retry = _retry_after(response_headers.get("retry-after"), now)
+            if retry:
+                new.next_poll_at = retry
+            raise FetchError(f"HTTP {status}")
+        new.etag = response_headers.get("etag") or None
+        new.last_modified = response_headers.get("last-modified") or None
+        digest = hashlib.sha256(body).hexdigest()
+        if digest == state.body_hash:
+            # The server ignored our conditional headers but sent the same bytes: nothing to parse.
+            return FeedFetchResult(new, not_modified=True)
+        parsed = parse_feed(
+            body, feed.url, headers=response_headers, name=feed.name, limit=self.max_entries
+        )
+        new.body_hash = digest
+        return FeedFetchResult(new, parsed.entries, title=parsed.title, warning=parsed.warning)
+
+    async def _get(self, url: str, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        async with self.client.stream("GET", url, headers=headers) as response:
+            response_headers = {k.lower(): v for k, v in response.headers.items()}
+            if response.status_code != 200:
+                return response.status_code, b"", response_headers
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > self.max_bytes:
+                raise FetchError(
+                    f"feed is {int(declared):,} bytes, over the {self.max_bytes:,} cap"
+                )
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise FetchError(f"feed is over the {self.max_bytes:,} byte cap")
+                chunks.append(chunk)
+            return response.status_code, b"".join(chunks), response_headers
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]

@@ -1,0 +1,1 @@
+"""Storage: the source of truth for feeds, items, matches, chats, subscriptions and deliveries."""

@@ -1,0 +1,151 @@
+"""The storage interface. Adapters implement :class:`Store`; the pipeline depends only on this."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.models import (
+    Chat,
+    DeliveryTask,
+    DigestEntry,
+    DocumentFingerprint,
+    FeedState,
+    Item,
+    Match,
+)
+
+__all__ = ["CONSOLE_CHAT_ID", "NewItem", "Stats", "Store"]
+
+CONSOLE_CHAT_ID = 0
+"""The pseudo-chat that prints alerts on the console when no Telegram token is set."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """An item to store with its summary and the topics it matched."""
+
+    item: Item
+    summary: str
+    matches: tuple[Match, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    items: int
+    items_today: int
+    matches: int
+    chats_active: int
+    sent: int
+    pending: int
+    oldest_pending: datetime | None
+    feeds_ok: int
+    feeds_failing: int
+
+
+class Store(ABC):
+    """Persistent state. Every method is a complete transaction."""
+
+    # ---- feeds and documents
+    @abstractmethod
+    def feed_state(self, url: str) -> FeedState:
+        """What we remember of ``url`` (a blank state for a feed never polled)."""
+
+    @abstractmethod
+    def save_feed_state(self, state: FeedState) -> None:
+        """Remember ``state`` for its URL."""
+
+    @abstractmethod
+    def feed_states(self) -> list[FeedState]:
+        """Every feed polled so far."""
+
+    @abstractmethod
+    def document_fingerprints(self) -> dict[str, DocumentFingerprint]:
+        """The last fingerprint of each document, by relative path."""
+
+    @abstractmethod
+    def save_fingerprints(self, fingerprints: Iterable[DocumentFingerprint]) -> None:
+        """Remember these fingerprints (after their items were stored)."""
+
+    # ---- items, matches, deliveries
+    @abstractmethod
+    def known_keys(self, keys: Iterable[str]) -> set[str]:
+        """The subset of dedup ``keys`` already stored."""
+
+    @abstractmethod
+    def add_items(self, new: Sequence[NewItem], now: datetime) -> tuple[int, int]:
+        """Store items, their matches and one pending delivery per subscribed active chat.
+
+        All in one transaction: an item is never seen without its deliveries. Items whose key
+        is already stored are skipped. :returns: (items stored, deliveries created).
+        """
+
+    @abstractmethod
+    def pending(
+        self, now: datetime, limit: int = 100, kinds: Collection[str] | None = None
+    ) -> list[DeliveryTask]:
+        """Deliveries due at ``now`` to active chats (of these ``kinds``), oldest first."""
+
+    @abstractmethod
+    def mark_sent(self, item_key: str, chat_id: int, message_id: int | None, now: datetime) -> None:
+        """Telegram accepted the alert: it counts as delivered."""
+
+    @abstractmethod
+    def mark_failed(self, item_key: str, chat_id: int, error: str, retry_at: datetime) -> None:
+        """Sending failed; try again at ``retry_at``."""
+
+    @abstractmethod
+    def defer_chat(self, chat_id: int, until: datetime) -> None:
+        """Hold every pending delivery of ``chat_id`` until ``until`` (a 429 retry_after)."""
+
+    # ---- chats and subscriptions
+    @abstractmethod
+    def upsert_chat(self, chat_id: int, kind: str, title: str, now: datetime) -> Chat:
+        """Create or re-activate a chat."""
+
+    @abstractmethod
+    def chat(self, chat_id: int) -> Chat | None:
+        """The chat, or None."""
+
+    @abstractmethod
+    def deactivate_chat(self, chat_id: int, reason: str) -> None:
+        """The chat is gone (blocked the bot): stop sending, drop what was pending for it."""
+
+    @abstractmethod
+    def active_chats(self) -> list[Chat]:
+        """Chats that receive alerts."""
+
+    @abstractmethod
+    def subscribe(self, chat_id: int, topic_id: str, now: datetime) -> bool:
+        """Subscribe; :returns: False if it already was."""
+
+    @abstractmethod
+    def unsubscribe(self, chat_id: int, topic_id: str) -> bool:
+        """Unsubscribe; :returns: False if it was not subscribed."""
+
+    @abstractmethod
+    def subscriptions(self, chat_id: int) -> set[str]:
+        """The topic ids ``chat_id`` is subscribed to."""
+
+    # ---- reading matches
+    @abstractmethod
+    def recent_matches(self, topic_ids: Iterable[str], limit: int = 5) -> list[DigestEntry]:
+        """The newest matches of these topics, newest first."""
+
+    @abstractmethod
+    def digest_entries(self, chat_id: int, until: datetime) -> list[DigestEntry]:
+        """Matches for the chat's topics since its last digest (or its subscription)."""
+
+    @abstractmethod
+    def set_last_digest(self, chat_id: int, at: datetime) -> None:
+        """Record that the chat received its digest up to ``at``."""
+
+    @abstractmethod
+    def stats(self, now: datetime) -> Stats:
+        """Counts for the operator."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the database."""

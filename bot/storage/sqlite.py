@@ -1,0 +1,526 @@
+"""SQLite storage: one file, WAL mode, schema created and upgraded on open.
+
+Times are stored as ISO 8601 strings in UTC (``2024-09-17T08:00:00+00:00``), which sort as text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.models import (
+    Chat,
+    DeliveryTask,
+    DigestEntry,
+    DocumentFingerprint,
+    Evidence,
+    FeedState,
+    Item,
+    Match,
+)
+from bot.storage.base import CONSOLE_CHAT_ID, NewItem, Stats, Store
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+
+# Each entry upgrades the schema by one version; never edit a released entry, append a new one.
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE feeds (
+        url TEXT PRIMARY KEY,
+        etag TEXT, last_modified TEXT, body_hash TEXT,
+        last_status INTEGER, last_error TEXT, error_count INTEGER NOT NULL DEFAULT 0,
+        last_success_at TEXT, last_checked_at TEXT, next_poll_at TEXT
+    );
+    CREATE TABLE documents (
+        path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+        sha256 TEXT NOT NULL
+    );
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        ext_id TEXT NOT NULL,
+        source TEXT NOT NULL, source_name TEXT NOT NULL,
+        title TEXT NOT NULL, link TEXT, author TEXT,
+        published TEXT NOT NULL,
+        text TEXT NOT NULL, description TEXT NOT NULL, summary TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX items_created ON items (created_at);
+    CREATE TABLE matches (
+        item_id INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+        topic_id TEXT NOT NULL,
+        score REAL NOT NULL,
+        evidence TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (item_id, topic_id)
+    );
+    CREATE INDEX matches_topic ON matches (topic_id, created_at);
+    CREATE TABLE chats (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL, title TEXT NOT NULL DEFAULT '',
+        active INTEGER NOT NULL DEFAULT 1, inactive_reason TEXT,
+        created_at TEXT NOT NULL, last_digest_at TEXT
+    );
+    CREATE TABLE subscriptions (
+        chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+        topic_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (chat_id, topic_id)
+    );
+    CREATE INDEX subscriptions_topic ON subscriptions (topic_id);
+    CREATE TABLE deliveries (
+        item_id INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+        chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+        topics TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dropped')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        message_id INTEGER,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        PRIMARY KEY (item_id, chat_id)
+    );
+    CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+    """,
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def _ts(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _evidence_json(match: Match) -> str:
+    return json.dumps(
+        [
+            {"term": e.term, "field": e.field, "count": e.count, "snippet": e.snippet}
+            for e in match.evidence
+        ],
+        ensure_ascii=False,
+    )
+
+
+def _match(topic_id: str, score: float, evidence: str) -> Match:
+    return Match(topic_id, score, tuple(Evidence(**e) for e in json.loads(evidence)))
+
+
+_ITEM_COLUMNS = (
+    "i.key, i.ext_id, i.source, i.source_name, i.title, i.link, i.author, i.published, "
+    "i.text, i.description"
+)
+
+
+def _item(row: sqlite3.Row) -> Item:
+    return Item(
+        key=row["key"],
+        id=row["ext_id"],
+        source=row["source"],
+        source_name=row["source_name"],
+        title=row["title"],
+        link=row["link"],
+        author=row["author"],
+        published=datetime.fromisoformat(row["published"]),
+        text=row["text"],
+        description=row["description"],
+    )
+
+
+class SQLiteStore(Store):
+    """The default store. ``path`` may be ``":memory:"`` for throwaway runs (``--dry-run``)."""
+
+    def __init__(self, path: Path | str) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = str(path)
+        self.db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA busy_timeout = 10000")
+        if self.path != ":memory:":
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
+
+    # ------------------------------------------------------------------ plumbing
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path} has schema version {version}, newer than this newsbot "
+                f"({SCHEMA_VERSION}): upgrade newsbot"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self._tx():
+                for statement in _MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ feeds and documents
+    def feed_state(self, url: str) -> FeedState:
+        row = self.db.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            return FeedState(url=url)
+        return FeedState(
+            url=row["url"],
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            body_hash=row["body_hash"],
+            last_status=row["last_status"],
+            last_error=row["last_error"],
+            error_count=row["error_count"],
+            last_success_at=_dt(row["last_success_at"]),
+            last_checked_at=_dt(row["last_checked_at"]),
+            next_poll_at=_dt(row["next_poll_at"]),
+        )
+
+    def save_feed_state(self, state: FeedState) -> None:
+        with self._tx():
+            self.db.execute(
+                """INSERT INTO feeds (url, etag, last_modified, body_hash, last_status, last_error,
+                       error_count, last_success_at, last_checked_at, next_poll_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
+                       last_modified = excluded.last_modified, body_hash = excluded.body_hash,
+                       last_status = excluded.last_status, last_error = excluded.last_error,
+                       error_count = excluded.error_count,
+                       last_success_at = excluded.last_success_at,
+                       last_checked_at = excluded.last_checked_at,
+                       next_poll_at = excluded.next_poll_at""",
+                (
+                    state.url,
+                    state.etag,
+                    state.last_modified,
+                    state.body_hash,
+                    state.last_status,
+                    state.last_error,
+                    state.error_count,
+                    _ts(state.last_success_at) if state.last_success_at else None,
+                    _ts(state.last_checked_at) if state.last_checked_at else None,
+                    _ts(state.next_poll_at) if state.next_poll_at else None,
+                ),
+            )
+
+    def feed_states(self) -> list[FeedState]:
+        urls = [r[0] for r in self.db.execute("SELECT url FROM feeds ORDER BY url")]
+        return [self.feed_state(u) for u in urls]
+
+    def document_fingerprints(self) -> dict[str, DocumentFingerprint]:
+        return {
+            r["path"]: DocumentFingerprint(r["path"], r["size"], r["mtime_ns"], r["sha256"])
+            for r in self.db.execute("SELECT * FROM documents")
+        }
+
+    def save_fingerprints(self, fingerprints: Iterable[DocumentFingerprint]) -> None:
+        with self._tx():
+            self.db.executemany(
+                """INSERT INTO documents (path, size, mtime_ns, sha256) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (path) DO UPDATE SET size = excluded.size,
+                       mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256""",
+                [(f.path, f.size, f.mtime_ns, f.sha256) for f in fingerprints],
+            )
+
+    # ------------------------------------------------------------------ items and deliveries
+    def known_keys(self, keys: Iterable[str]) -> set[str]:
+        keys = list(keys)
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0]
+                for r in self.db.execute(f"SELECT key FROM items WHERE key IN ({marks})", chunk)
+            )
+        return found
+
+    def add_items(self, new: Sequence[NewItem], now: datetime) -> tuple[int, int]:
+        stored = deliveries = 0
+        stamp = _ts(now)
+        with self._tx():
+            for entry in new:
+                item = entry.item
+                cur = self.db.execute(
+                    """INSERT INTO items (key, ext_id, source, source_name, title, link, author,
+                           published, text, description, summary, created_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       ON CONFLICT (key) DO NOTHING""",
+                    (
+                        item.key,
+                        item.id,
+                        item.source,
+                        item.source_name,
+                        item.title,
+                        item.link,
+                        item.author,
+                        _ts(item.published),
+                        item.text,
+                        item.description,
+                        entry.summary,
+                        stamp,
+                    ),
+                )
+                if cur.rowcount == 0:
+                    continue
+                stored += 1
+                item_id = cur.lastrowid
+                if not entry.matches:
+                    continue
+                self.db.executemany(
+                    "INSERT INTO matches (item_id, topic_id, score, evidence, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (item_id, m.topic_id, m.score, _evidence_json(m), stamp)
+                        for m in entry.matches
+                    ],
+                )
+                topic_ids = [m.topic_id for m in entry.matches]
+                marks = ",".join("?" * len(topic_ids))
+                per_chat: dict[int, list[str]] = {}
+                for row in self.db.execute(
+                    f"""SELECT s.chat_id, s.topic_id FROM subscriptions s
+                        JOIN chats c ON c.id = s.chat_id
+                        WHERE c.active = 1 AND s.topic_id IN ({marks})""",
+                    topic_ids,
+                ):
+                    per_chat.setdefault(row[0], []).append(row[1])
+                for chat_id, topics in per_chat.items():
+                    ordered = [t for t in topic_ids if t in topics]
+                    self.db.execute(
+                        """INSERT INTO deliveries (item_id, chat_id, topics, next_attempt_at,
+                               created_at) VALUES (?, ?, ?, ?, ?)
+                           ON CONFLICT (item_id, chat_id) DO NOTHING""",
+                        (item_id, chat_id, json.dumps(ordered), stamp, stamp),
+                    )
+                    deliveries += 1
+        return stored, deliveries
+
+    def pending(
+        self, now: datetime, limit: int = 100, kinds: Collection[str] | None = None
+    ) -> list[DeliveryTask]:
+        kind_filter = ""
+        args: list[object] = [_ts(now)]
+        if kinds is not None:
+            kind_filter = f"AND c.kind IN ({','.join('?' * len(kinds))})"
+            args.extend(sorted(kinds))
+        rows = self.db.execute(
+            f"""SELECT d.item_id, d.chat_id, d.topics, d.attempts, i.summary, {_ITEM_COLUMNS}
+                FROM deliveries d JOIN items i ON i.id = d.item_id
+                JOIN chats c ON c.id = d.chat_id
+                WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND c.active = 1
+                {kind_filter}
+                ORDER BY d.created_at, d.item_id LIMIT ?""",
+            (*args, limit),
+        ).fetchall()
+        tasks: list[DeliveryTask] = []
+        for row in rows:
+            topics = json.loads(row["topics"])
+            marks = ",".join("?" * len(topics))
+            found = {
+                r["topic_id"]: _match(r["topic_id"], r["score"], r["evidence"])
+                for r in self.db.execute(
+                    f"SELECT topic_id, score, evidence FROM matches "
+                    f"WHERE item_id = ? AND topic_id IN ({marks})",
+                    (row["item_id"], *topics),
+                )
+            }
+            tasks.append(
+                DeliveryTask(
+                    item=_item(row),
+                    chat_id=row["chat_id"],
+                    matches=tuple(found[t] for t in topics if t in found),
+                    summary=row["summary"],
+                    attempts=row["attempts"],
+                )
+            )
+        return tasks
+
+    def _delivery_where(self) -> str:
+        return "item_id = (SELECT id FROM items WHERE key = ?) AND chat_id = ?"
+
+    def mark_sent(self, item_key: str, chat_id: int, message_id: int | None, now: datetime) -> None:
+        with self._tx():
+            self.db.execute(
+                f"""UPDATE deliveries SET status = 'sent', sent_at = ?, message_id = ?,
+                        attempts = attempts + 1, last_error = NULL
+                    WHERE {self._delivery_where()}""",
+                (_ts(now), message_id, item_key, chat_id),
+            )
+
+    def mark_failed(self, item_key: str, chat_id: int, error: str, retry_at: datetime) -> None:
+        with self._tx():
+            self.db.execute(
+                f"""UPDATE deliveries SET attempts = attempts + 1, last_error = ?,
+                        next_attempt_at = ?
+                    WHERE {self._delivery_where()} AND status = 'pending'""",
+                (error[:500], _ts(retry_at), item_key, chat_id),
+            )
+
+    def defer_chat(self, chat_id: int, until: datetime) -> None:
+        with self._tx():
+            self.db.execute(
+                """UPDATE deliveries SET next_attempt_at = MAX(next_attempt_at, ?)
+                   WHERE chat_id = ? AND status = 'pending'""",
+                (_ts(until), chat_id),
+            )
+
+    # ------------------------------------------------------------------ chats and subscriptions
+    def upsert_chat(self, chat_id: int, kind: str, title: str, now: datetime) -> Chat:
+        with self._tx():
+            self.db.execute(
+                """INSERT INTO chats (id, kind, title, created_at) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, title = excluded.title,
+                       active = 1, inactive_reason = NULL""",
+                (chat_id, kind, title, _ts(now)),
+            )
+        chat = self.chat(chat_id)
+        assert chat is not None
+        return chat
+
+    def chat(self, chat_id: int) -> Chat | None:
+        row = self.db.execute("SELECT * FROM chats WHERE id = ?", (chat_id,)).fetchone()
+        if row is None:
+            return None
+        return Chat(
+            id=row["id"],
+            kind=row["kind"],
+            title=row["title"],
+            active=bool(row["active"]),
+            last_digest_at=_dt(row["last_digest_at"]),
+        )
+
+    def deactivate_chat(self, chat_id: int, reason: str) -> None:
+        with self._tx():
+            self.db.execute(
+                "UPDATE chats SET active = 0, inactive_reason = ? WHERE id = ?", (reason, chat_id)
+            )
+            self.db.execute(
+                """UPDATE deliveries SET status = 'dropped', last_error = ?
+                   WHERE chat_id = ? AND status = 'pending'""",
+                (reason, chat_id),
+            )
+
+    def active_chats(self) -> list[Chat]:
+        ids = [r[0] for r in self.db.execute("SELECT id FROM chats WHERE active = 1 ORDER BY id")]
+        return [c for c in (self.chat(i) for i in ids) if c is not None]
+
+    def subscribe(self, chat_id: int, topic_id: str, now: datetime) -> bool:
+        with self._tx():
+            cur = self.db.execute(
+                "INSERT INTO subscriptions (chat_id, topic_id, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (chat_id, topic_id, _ts(now)),
+            )
+        return cur.rowcount > 0
+
+    def unsubscribe(self, chat_id: int, topic_id: str) -> bool:
+        with self._tx():
+            cur = self.db.execute(
+                "DELETE FROM subscriptions WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id)
+            )
+        return cur.rowcount > 0
+
+    def subscriptions(self, chat_id: int) -> set[str]:
+        return {
+            r[0]
+            for r in self.db.execute(
+                "SELECT topic_id FROM subscriptions WHERE chat_id = ?", (chat_id,)
+            )
+        }
+
+    # ------------------------------------------------------------------ reading matches
+    def _entries(self, sql: str, args: Sequence[object]) -> list[DigestEntry]:
+        out: list[DigestEntry] = []
+        for row in self.db.execute(sql, args):
+            out.append(
+                DigestEntry(
+                    topic_id=row["topic_id"],
+                    item=_item(row),
+                    summary=row["summary"],
+                    score=row["score"],
+                    matched_at=datetime.fromisoformat(row["created_at"]),
+                )
+            )
+        return out
+
+    def recent_matches(self, topic_ids: Iterable[str], limit: int = 5) -> list[DigestEntry]:
+        ids = list(topic_ids)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        return self._entries(
+            f"""SELECT m.topic_id, m.score, m.created_at, i.summary, {_ITEM_COLUMNS}
+                FROM matches m JOIN items i ON i.id = m.item_id
+                WHERE m.topic_id IN ({marks})
+                ORDER BY i.published DESC, m.created_at DESC LIMIT ?""",
+            (*ids, limit),
+        )
+
+    def digest_entries(self, chat_id: int, until: datetime) -> list[DigestEntry]:
+        return self._entries(
+            f"""SELECT m.topic_id, m.score, m.created_at, i.summary, {_ITEM_COLUMNS}
+                FROM subscriptions s
+                JOIN chats c ON c.id = s.chat_id
+                JOIN matches m ON m.topic_id = s.topic_id
+                JOIN items i ON i.id = m.item_id
+                WHERE s.chat_id = ?
+                  AND m.created_at > MAX(s.created_at, COALESCE(c.last_digest_at, ''))
+                  AND m.created_at <= ?
+                ORDER BY m.topic_id, m.score DESC, i.published DESC""",
+            (chat_id, _ts(until)),
+        )
+
+    def set_last_digest(self, chat_id: int, at: datetime) -> None:
+        with self._tx():
+            self.db.execute("UPDATE chats SET last_digest_at = ? WHERE id = ?", (_ts(at), chat_id))
+
+    def stats(self, now: datetime) -> Stats:
+        day = _ts(now - timedelta(days=1))
+        one = self.db.execute
+        pending = one(
+            "SELECT COUNT(*), MIN(created_at) FROM deliveries WHERE status = 'pending'"
+        ).fetchone()
+        return Stats(
+            items=one("SELECT COUNT(*) FROM items").fetchone()[0],
+            items_today=one("SELECT COUNT(*) FROM items WHERE created_at > ?", (day,)).fetchone()[
+                0
+            ],
+            matches=one("SELECT COUNT(*) FROM matches").fetchone()[0],
+            chats_active=one(
+                "SELECT COUNT(*) FROM chats WHERE active = 1 AND id != ?", (CONSOLE_CHAT_ID,)
+            ).fetchone()[0],
+            sent=one("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'").fetchone()[0],
+            pending=pending[0],
+            oldest_pending=_dt(pending[1]),
+            feeds_ok=one("SELECT COUNT(*) FROM feeds WHERE error_count = 0").fetchone()[0],
+            feeds_failing=one("SELECT COUNT(*) FROM feeds WHERE error_count > 0").fetchone()[0],
+        )
+
+
+class _Transaction:
+    """``with store._tx():`` BEGIN IMMEDIATE … COMMIT, or ROLLBACK on an exception."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.db.execute("COMMIT")
+        else:
+            self.db.execute("ROLLBACK")
