@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.errors import QueryError
 
@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 FIELDS = ("title", "text")
+_MODIFIERS = (*FIELDS, "case")
 MAX_QUERY_LENGTH = 10_000
 MAX_NEAR = 100
 _WORD = re.compile(r"\w+")
@@ -61,19 +62,23 @@ class TokenizedText:
     words: tuple[str, ...]
     offsets: tuple[tuple[int, int], ...]
     index: dict[str, list[int]] = field(hash=False)
+    cased: tuple[str, ...] = ()
 
 
 def tokenize(text: str) -> TokenizedText:
     """Split ``text`` into lower-case words with their offsets."""
     words: list[str] = []
+    cased: list[str] = []
     offsets: list[tuple[int, int]] = []
     index: dict[str, list[int]] = {}
     for i, m in enumerate(_WORD.finditer(text)):
-        w = m.group().lower()
+        w = m.group()
+        cased.append(w)
+        w = w.lower()
         words.append(w)
         offsets.append(m.span())
         index.setdefault(w, []).append(i)
-    return TokenizedText(text, tuple(words), tuple(offsets), index)
+    return TokenizedText(text, tuple(words), tuple(offsets), index, tuple(cased))
 
 
 # --------------------------------------------------------------------------- the tree
@@ -98,14 +103,19 @@ class Node:
 class Term(Node):
     """A word, a prefix (``withdr*``) or a phrase: a sequence of word parts.
 
-    ``parts`` are lower-case; ``prefix`` says the last part matches as a prefix.
-    ``fields`` limits where it may match (default: everywhere).
+    ``parts`` are lower-case unless ``case_sensitive``; ``prefixes[k]`` says part k matches
+    as a prefix (``"pull* out"``). ``fields`` limits where it may match (default: everywhere).
     """
 
     raw: str
     parts: tuple[str, ...]
-    prefix: bool = False
+    prefixes: tuple[bool, ...] = ()
     fields: tuple[str, ...] = FIELDS
+    case_sensitive: bool = False
+
+    @property
+    def prefix(self) -> bool:
+        return any(self.prefixes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +135,16 @@ class Not(Node):
 
 @dataclass(frozen=True, slots=True)
 class Near(Node):
-    """``left`` and ``right`` occur within ``distance`` words of each other, in the same field."""
+    """``left`` and ``right`` occur within ``distance`` words of each other, in the same field.
+
+    With ``negated`` (``a NOT NEAR/3 b``): the places where ``left`` occurs with no ``right``
+    within ``distance`` words, e.g. ``ISIS NOT NEAR/3 coalition`` ignores "anti-ISIS coalition".
+    """
 
     left: Node
     right: Node
     distance: int
+    negated: bool = False
 
 
 # --------------------------------------------------------------------------- parsing
@@ -181,11 +196,14 @@ def _lex(query: str) -> list[_Tok]:
                     position=i,
                     expected="NEAR/N with a number of words, e.g. NEAR/5",
                 )
-            elif ":" in word and word.split(":", 1)[0].lower() in FIELDS:
-                name, rest = word.split(":", 1)
-                toks.append(_Tok("FIELD", name.lower(), i))
-                if rest:
-                    toks.append(_Tok("WORD", rest, i + len(name) + 1))
+            elif ":" in word and word.split(":", 1)[0].lower() in _MODIFIERS:
+                at = i
+                while ":" in word and word.split(":", 1)[0].lower() in _MODIFIERS:
+                    name, word = word.split(":", 1)
+                    toks.append(_Tok("FIELD", name.lower(), at))
+                    at += len(name) + 1
+                if word:
+                    toks.append(_Tok("WORD", word, at))
             else:
                 toks.append(_Tok("WORD", word, i))
             i = m.end()
@@ -249,8 +267,11 @@ class _Parser:
 
     def parse_near(self) -> Node:
         left = self.parse_primary()
-        while self.peek().kind == "NEAR":
-            tok = self.take()
+        while self.peek().kind == "NEAR" or (
+            self.peek().kind == "NOT" and self.toks[self.i + 1].kind == "NEAR"
+        ):
+            negated = self.take().kind == "NOT"
+            tok = self.take() if negated else self.toks[self.i - 1]
             distance = int(tok.value.split("/", 1)[1])
             if not 1 <= distance <= MAX_NEAR:
                 raise self.error(
@@ -264,24 +285,24 @@ class _Parser:
                         at,
                         'words, "phrases" or (a OR b) on both sides of NEAR',
                     )
-            left = Near(left, right, distance)
+            left = Near(left, right, distance, negated)
         return left
 
-    def parse_primary(self, fields: tuple[str, ...] = FIELDS) -> Node:
+    def parse_primary(self, fields: tuple[str, ...] = FIELDS, case: bool = False) -> Node:
         tok = self.take()
         if tok.kind == "FIELD":
             nxt = self.peek()
-            if nxt.kind not in ("WORD", "PHRASE", "LPAREN"):
+            if nxt.kind not in ("WORD", "PHRASE", "LPAREN", "FIELD"):
                 raise self.error(
                     f"{tok.value}: needs something to search",
                     nxt,
                     f'a word, "phrase" or ( right after {tok.value}:',
                 )
-            return self.parse_primary((tok.value,))
-        if tok.kind == "WORD":
-            return self.term(tok, tok.value, fields, allow_prefix=True)
-        if tok.kind == "PHRASE":
-            return self.term(tok, tok.value, fields, allow_prefix=True)
+            if tok.value == "case":
+                return self.parse_primary(fields, True)
+            return self.parse_primary((tok.value,), case)
+        if tok.kind in ("WORD", "PHRASE"):
+            return self.term(tok, tok.value, fields, case)
         if tok.kind == "LPAREN":
             if self.peek().kind == "RPAREN":
                 raise self.error("empty parentheses", self.peek(), "a term inside ( )")
@@ -289,7 +310,7 @@ class _Parser:
             close = self.take()
             if close.kind != "RPAREN":
                 raise self.error("missing )", close, f") to close the ( at position {tok.pos + 1}")
-            return _scoped(node, fields) if fields != FIELDS else node
+            return _scoped(node, fields, case) if (fields != FIELDS or case) else node
         if tok.kind == "END":
             raise self.error("query ends too early", tok, 'a word, a "phrase" or (')
         if tok.kind == "RPAREN":
@@ -298,22 +319,38 @@ class _Parser:
             f"{tok.value} needs a term before and after it", tok, 'a word, a "phrase" or ('
         )
 
-    def term(self, tok: _Tok, text: str, fields: tuple[str, ...], allow_prefix: bool) -> Term:
-        prefix = allow_prefix and text.endswith("*")
-        body = text[:-1] if prefix else text
-        star = body.find("*")
-        if star >= 0:
-            raise self.error(
-                "* may only end a word",
-                _Tok(tok.kind, "*", tok.pos + star + 1),
-                "a word with * at its end, e.g. withdr*",
-            )
-        parts = tuple(w.lower() for w in _WORD.findall(body))
+    def term(self, tok: _Tok, text: str, fields: tuple[str, ...], case: bool) -> Term:
+        parts: list[str] = []
+        prefixes: list[bool] = []
+        offset = 0
+        for word in text.split():
+            at = text.index(word, offset)
+            offset = at + len(word)
+            star = word.endswith("*")
+            body = word[:-1] if star else word
+            inner = body.find("*")
+            if inner >= 0:
+                raise self.error(
+                    "* may only end a word",
+                    _Tok(tok.kind, "*", tok.pos + at + inner + (1 if tok.kind == "PHRASE" else 0)),
+                    "a word with * at its end, e.g. withdr*",
+                )
+            pieces = _WORD.findall(body)
+            if star and (not pieces or len(pieces[-1]) < 2):
+                raise self.error(
+                    "prefix too short", tok, "at least two letters before *, e.g. withdr*"
+                )
+            parts.extend(p if case else p.lower() for p in pieces)
+            prefixes.extend([False] * (len(pieces) - 1) + ([star] if pieces else []))
         if not parts:
             raise self.error(f"{text!r} has no letters or digits", tok, "a word")
-        if prefix and len(parts[-1]) < 2:
-            raise self.error("prefix too short", tok, "at least two letters before *, e.g. withdr*")
-        return Term(raw=text, parts=parts, prefix=prefix, fields=fields)
+        return Term(
+            raw=("case:" if case else "") + text,
+            parts=tuple(parts),
+            prefixes=tuple(prefixes),
+            fields=fields,
+            case_sensitive=case,
+        )
 
 
 def _positional(node: Node) -> bool:
@@ -324,18 +361,25 @@ def _positional(node: Node) -> bool:
     return False
 
 
-def _scoped(node: Node, fields: tuple[str, ...]) -> Node:
-    """Apply a field scope to every term below ``node``."""
+def _scoped(node: Node, fields: tuple[str, ...], case: bool) -> Node:
+    """Apply a field scope (and case sensitivity) to every term below ``node``."""
     if isinstance(node, Term):
-        return Term(node.raw, node.parts, node.prefix, fields)
+        if case and not node.case_sensitive:
+            # Parts were lower-cased at parse time; take them again from the raw text.
+            cased = tuple(_WORD.findall(node.raw))
+            node = Term("case:" + node.raw, cased, node.prefixes, node.fields, True)
+        keep = node.fields if node.fields != FIELDS else fields
+        return replace(node, fields=keep)
     if isinstance(node, And):
-        return And(tuple(_scoped(c, fields) for c in node.children))
+        return And(tuple(_scoped(c, fields, case) for c in node.children))
     if isinstance(node, Or):
-        return Or(tuple(_scoped(c, fields) for c in node.children))
+        return Or(tuple(_scoped(c, fields, case) for c in node.children))
     if isinstance(node, Not):
-        return Not(_scoped(node.child, fields))
+        return Not(_scoped(node.child, fields, case))
     assert isinstance(node, Near)
-    return Near(_scoped(node.left, fields), _scoped(node.right, fields), node.distance)
+    return replace(
+        node, left=_scoped(node.left, fields, case), right=_scoped(node.right, fields, case)
+    )
 
 
 def parse_query(query: str) -> Node:
@@ -376,30 +420,29 @@ def positive_terms(node: Node, negated: bool = False) -> Iterator[Term]:
 # --------------------------------------------------------------------------- evaluation
 
 
+def _part_matches(word: str, part: str, prefix: bool) -> bool:
+    return word.startswith(part) if prefix else word == part
+
+
 def term_spans(term: Term, doc: dict[str, TokenizedText]) -> list[Span]:
     """Every place ``term`` occurs in the fields it may match."""
     spans: list[Span] = []
     n = len(term.parts)
+    first = term.parts[0].lower()
+    prefixes = term.prefixes or (False,) * n
     for name in term.fields:
         text = doc.get(name)
         if text is None:
             continue
-        first = term.parts[0]
-        if n == 1 and term.prefix:
+        if prefixes[0]:
             starts = sorted(i for w, pos in text.index.items() if w.startswith(first) for i in pos)
         else:
             starts = text.index.get(first, [])
+        words = text.cased if term.case_sensitive else text.words
         for i in starts:
-            if i + n > len(text.words):
+            if i + n > len(words):
                 continue
-            ok = True
-            for k in range(1, n):
-                word = text.words[i + k]
-                part = term.parts[k]
-                ok = word.startswith(part) if term.prefix and k == n - 1 else word == part
-                if not ok:
-                    break
-            if ok:
+            if all(_part_matches(words[i + k], term.parts[k], prefixes[k]) for k in range(n)):
                 spans.append(Span(name, i, i + n))
     return spans
 
@@ -408,6 +451,11 @@ Contribution = tuple[Term, Span]
 """A term and one place it occurred that helped the query match."""
 
 _Hit = tuple[Span, tuple[Contribution, ...]]
+
+
+def _gap(a: Span, b: Span) -> int:
+    """Words between two spans (0 when adjacent; negative when they overlap)."""
+    return b.start - a.end if b.start >= a.end else a.start - b.end
 
 
 def _hits(node: Node, doc: dict[str, TokenizedText], cache: dict[Term, list[Span]]) -> list[_Hit]:
@@ -425,13 +473,16 @@ def _hits(node: Node, doc: dict[str, TokenizedText], cache: dict[Term, list[Span
     assert isinstance(node, Near)
     left = _hits(node.left, doc, cache)
     right = _hits(node.right, doc, cache) if left else []
+    if node.negated:
+        return [
+            (a, why_a)
+            for a, why_a in left
+            if not any(b.field == a.field and _gap(a, b) <= node.distance for b, _ in right)
+        ]
     out = []
     for a, why_a in left:
         for b, why_b in right:
-            if a.field != b.field:
-                continue
-            gap = b.start - a.end if b.start >= a.end else a.start - b.end
-            if gap <= node.distance:
+            if a.field == b.field and _gap(a, b) <= node.distance:
                 span = Span(a.field, min(a.start, b.start), max(a.end, b.end))
                 out.append((span, why_a + why_b))
     return out

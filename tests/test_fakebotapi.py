@@ -27,15 +27,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-try:  # works whether or not tests/ is a package
-    from tests.fakebotapi import FakeBotAPI, HTMLParseError, parse_html, utf16_len
-except ImportError:  # pragma: no cover - depends on how pytest sets up sys.path
-    from fakebotapi import (  # type: ignore[no-redef]
-        FakeBotAPI,
-        HTMLParseError,
-        parse_html,
-        utf16_len,
-    )
+from tests.fakebotapi import FakeBotAPI, HTMLParseError, parse_html, utf16_len
 
 CHAT = 1001
 OTHER_CHAT = 1002

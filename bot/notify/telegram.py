@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
 from datetime import timedelta
 
 from telegram import Bot, LinkPreviewOptions
@@ -36,7 +37,11 @@ GLOBAL_INTERVAL = 1 / 25
 _GONE = ("chat not found", "user is deactivated", "bot was kicked", "group chat was deleted")
 
 
-def _seconds(value: int | float | timedelta) -> float:
+def _retry_seconds(exc: RetryAfter) -> float:
+    # PTB 22 returns an int and warns that it will become a timedelta; accept both, quietly.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value: int | float | timedelta = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
@@ -77,7 +82,7 @@ class TelegramNotifier(Notifier):
                     chat_id=chat_id, text=message.plain[:4096], link_preview_options=preview
                 )
         except RetryAfter as exc:
-            raise RetryLater("Telegram asked to slow down", _seconds(exc.retry_after)) from None
+            raise RetryLater("Telegram asked to slow down", _retry_seconds(exc)) from None
         except Forbidden as exc:
             raise ChatUnavailable(f"Telegram refused: {exc.message}") from None
         except ChatMigrated as exc:
