@@ -69,7 +69,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's own token or paths."""
     for var in list(os.environ):
-        if var.startswith("NEWSBOT_") and var != "NEWSBOT_SHARED" or var == "TELEGRAM_BOT_TOKEN":
+        if (var.startswith("NEWSBOT_") and var != "NEWSBOT_SHARED") or var == "TELEGRAM_BOT_TOKEN":
             monkeypatch.delenv(var, raising=False)
 
 

@@ -1,6 +1,7 @@
 """SQLite storage: one file, WAL mode, schema created and upgraded on open.
 
-Times are stored as ISO 8601 strings in UTC (``2024-09-17T08:00:00+00:00``), which sort as text.
+Times are stored as ISO 8601 strings in UTC with microseconds
+(``2024-09-17T08:00:00.000000+00:00``): one fixed width, so they sort correctly as text.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 
 
 def _ts(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -477,7 +478,8 @@ class SQLiteStore(Store):
                 JOIN matches m ON m.topic_id = s.topic_id
                 JOIN items i ON i.id = m.item_id
                 WHERE s.chat_id = ?
-                  AND m.created_at > MAX(s.created_at, COALESCE(c.last_digest_at, ''))
+                  AND m.created_at >= s.created_at
+                  AND m.created_at > COALESCE(c.last_digest_at, '')
                   AND m.created_at <= ?
                 ORDER BY m.topic_id, m.score DESC, i.published DESC""",
             (chat_id, _ts(until)),

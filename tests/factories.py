@@ -1,0 +1,98 @@
+"""Small builders shared by tests: items, raw entries, RSS documents, settings files."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+from bot.models import Evidence, Item, Match, RawEntry
+from bot.normalize import normalize
+
+T0 = datetime(2024, 9, 17, 8, 0, tzinfo=UTC)
+
+
+def raw(
+    title: str,
+    text: str = "",
+    *,
+    guid: str | None = None,
+    link: str | None = None,
+    source: str = "http://127.0.0.1/feed.xml",
+    published: datetime | None = T0,
+) -> RawEntry:
+    return RawEntry(
+        source=source,
+        guid=guid,
+        title=title,
+        link=link,
+        author=None,
+        published=published,
+        summary=text,
+        content="",
+        html=True,
+        source_name="Test feed",
+    )
+
+
+def item(title: str, text: str = "", *, guid: str | None = None, **kw: object) -> Item:
+    return normalize(raw(title, text, guid=guid or title, **kw))  # type: ignore[arg-type]
+
+
+def match(topic_id: str, score: float = 3.0, term: str = "isis") -> Match:
+    return Match(topic_id, score, (Evidence(term, "title", 1, f"… {term} …"),))
+
+
+def rss(entries: Iterable[dict[str, str]], title: str = "Test feed") -> bytes:
+    """An RSS 2.0 document; each entry has title, and optionally link, guid, description."""
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<rss version="2.0"><channel>',
+        f"<title>{html.escape(title)}</title><link>http://127.0.0.1/</link>",
+        "<description>test</description>",
+    ]
+    for n, e in enumerate(entries):
+        pub = format_datetime(T0 + timedelta(minutes=n))
+        parts.append(
+            "<item>"
+            f"<title>{html.escape(e['title'])}</title>"
+            + (f"<link>{html.escape(e['link'])}</link>" if e.get("link") else "")
+            + (f"<guid>{html.escape(e['guid'])}</guid>" if e.get("guid") else "")
+            + f"<description>{html.escape(e.get('description', ''))}</description>"
+            f"<pubDate>{pub}</pubDate></item>"
+        )
+    parts.append("</channel></rss>")
+    return "\n".join(parts).encode()
+
+
+def write_config(
+    folder: Path,
+    *,
+    feeds: Sequence[str] = (),
+    admins: Sequence[int] = (),
+    documents: Path | None = None,
+    topics: Path | None = None,
+    extra: str = "",
+) -> Path:
+    """A config file in ``folder`` using the shipped topics unless ``topics`` is given."""
+    root = Path(__file__).resolve().parent.parent
+    topics = topics or root / "config" / "topics.toml"
+    lines = [
+        'timezone = "UTC"',
+        f'topics = "{topics.as_posix()}"',
+        f'data_dir = "{(folder / "data").as_posix()}"',
+        "[telegram]",
+        f"admins = [{', '.join(str(a) for a in admins)}]",
+    ]
+    if documents is not None:
+        lines += ["[documents]", f'path = "{documents.as_posix()}"']
+    lines += ["[polling]", "retry_interval = 1", "timeout = 5"]
+    if extra:
+        lines.append(extra)
+    for url in feeds:
+        lines += ["[[feeds]]", f'url = "{url}"', "interval = 60"]
+    path = folder / "newsbot.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
