@@ -1,0 +1,252 @@
+"""The Telegram bot end to end: the real python-telegram-bot Application against the fake Bot API.
+
+Feeds come from a server on 127.0.0.1; storage is SQLite in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.service import run_service
+from tests.factories import rss, write_config
+from tests.fakebotapi import FakeBotAPI, parse_html, utf16_len
+from tests.feedserver import FeedServer, Route
+
+USER = 42  # an admin (see the config below)
+OTHER = 77  # not an admin
+ISIS_TITLE = "ISIS claims attack on checkpoint in Syria"
+QUIET = {"title": "Local football club wins the cup", "link": "https://ex.org/cup", "guid": "cup"}
+ISIS = {
+    "title": ISIS_TITLE,
+    "link": "https://ex.org/isis?utm_source=rss",
+    "guid": "isis-1",
+    "description": "The Islamic State group said its fighters attacked a checkpoint & killed <3> soldiers.",
+}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotAPI]:
+    with FakeBotAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def feeds() -> Iterator[FeedServer]:
+    with FeedServer() as server:
+        server.routes["/feed.xml"] = Route(rss([QUIET]))
+        yield server
+
+
+@pytest.fixture
+def settings(tmp_path: Path, fake: FakeBotAPI, feeds: FeedServer) -> Settings:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    path = write_config(tmp_path, feeds=[feeds.url("/feed.xml")], admins=[USER], documents=docs)
+    env = {"TELEGRAM_BOT_TOKEN": fake.token, "NEWSBOT_TELEGRAM_API_URL": fake.base_url}
+    return load_settings(path, env)
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, fake: FakeBotAPI) -> AsyncIterator[None]:
+    """The service running in this event loop until the block ends."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_service(settings, stop))
+    try:
+        await wait_until(lambda: bool(fake.calls_to("getUpdates")) or task.done())
+        if task.done():
+            task.result()
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+
+async def wait_until(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def say(fake: FakeBotAPI, chat: int, text: str, replies: int = 1) -> list[dict[str, Any]]:
+    """Send ``text`` as the user and wait for ``replies`` more messages to that chat."""
+    before = len(fake.messages_to(chat))
+    fake.send_user_message(chat, text)
+    return (await asyncio.to_thread(fake.wait_for_messages, chat, before + replies))[before:]
+
+
+def stored_items(settings: Settings) -> int:
+    db = sqlite3.connect(f"file:{settings.database_path}?mode=ro", uri=True)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+    finally:
+        db.close()
+
+
+def alerts(fake: FakeBotAPI, chat: int) -> list[dict[str, Any]]:
+    return [m for m in fake.messages_to(chat) if m["text"].startswith("🔔")]
+
+
+async def test_subscribe_then_one_alert_and_none_after_restart(
+    settings: Settings, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    async with running(settings, fake):
+        assert [c["command"] for c in fake.my_commands][:3] == ["start", "topics", "subscribe"]
+        [welcome] = await say(fake, USER, "/start")
+        assert "isis" in welcome["text"] and welcome["reply_markup"]["inline_keyboard"]
+        [ok] = await say(fake, USER, "/subscribe isis")
+        assert "Subscribed to <b>ISIS</b>" in ok["text"]
+        feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS]))
+        replies = await say(fake, USER, "/poll", replies=3)  # "Polling…", the alert, the report
+        [alert] = alerts(fake, USER)
+        assert ISIS_TITLE in alert["text"] and "football" not in alert["text"]
+        assert "Why ISIS" in alert["plain_text"]
+        assert 'href="https://ex.org/isis"' in alert["text"]  # tracking parameter removed
+        assert "&amp; killed &lt;3&gt; soldiers" in alert["text"]  # feed text escaped
+        parse_html(alert["text"])
+        assert utf16_len(alert["plain_text"]) <= 4096
+        assert "1 alerts queued, 1 sent" in replies[-1]["text"]
+    async with running(settings, fake):
+        await say(fake, USER, "/poll", replies=2)
+        await asyncio.sleep(0.5)
+        assert len(alerts(fake, USER)) == 1
+
+
+async def test_topics_keyboard_toggles_subscriptions(settings: Settings, fake: FakeBotAPI) -> None:
+    async with running(settings, fake):
+        [menu] = await say(fake, USER, "/topics")
+        buttons = [b for row in menu["reply_markup"]["inline_keyboard"] for b in row]
+        isis = next(b for b in buttons if b["callback_data"] == "t:isis")
+        assert isis["text"].startswith("➕")
+        fake.press_button(USER, menu["message_id"], "t:isis")
+        await asyncio.to_thread(fake.wait_for_calls, "editMessageReplyMarkup", 1)
+        edited = fake.edits[-1]["reply_markup"]["inline_keyboard"]
+        assert any(
+            b["text"].startswith("✅") and b["callback_data"] == "t:isis" for r in edited for b in r
+        )
+        [mine] = await say(fake, USER, "/mytopics")
+        assert "ISIS" in mine["text"]
+        fake.press_button(USER, menu["message_id"], "t:isis")
+        await asyncio.to_thread(fake.wait_for_calls, "editMessageReplyMarkup", 2)
+        [mine] = await say(fake, USER, "/mytopics")
+        assert "no topics" in mine["text"]
+        assert len(fake.answered_callbacks) == 2
+
+
+async def test_unknown_topic_and_unsubscribe(settings: Settings, fake: FakeBotAPI) -> None:
+    async with running(settings, fake):
+        [reply] = await say(fake, USER, "/subscribe nonsense")
+        assert "Unknown topic" in reply["text"] and "troop-withdrawal" in reply["text"]
+        await say(fake, USER, "/subscribe isis troop-withdrawal")
+        [reply] = await say(fake, USER, "/unsubscribe isis")
+        assert "Unsubscribed from <b>ISIS</b>" in reply["text"]
+        [mine] = await say(fake, USER, "/mytopics")
+        assert "Troop withdrawal" in mine["text"] and "ISIS" not in mine["text"]
+
+
+async def test_poll_is_for_admins_only(
+    settings: Settings, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    async with running(settings, fake):
+        await wait_until(lambda: feeds.count("/feed.xml") >= 1)  # the start-up poll
+        before = feeds.count("/feed.xml")
+        [reply] = await say(fake, OTHER, "/poll")
+        assert "admins" in reply["text"]
+        await asyncio.sleep(0.3)
+        assert feeds.count("/feed.xml") == before
+
+
+async def test_latest_and_digest(settings: Settings, fake: FakeBotAPI, feeds: FeedServer) -> None:
+    feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS]))
+    async with running(settings, fake):
+        await wait_until(lambda: stored_items(settings) == 2)  # the start-up poll
+        await say(fake, USER, "/subscribe isis")
+        replies = await say(fake, USER, "/poll", replies=2)
+        assert "0 new items" in replies[-1]["text"]  # matched before the subscription: no alert
+        [latest] = await say(fake, USER, "/latest isis")
+        assert ISIS_TITLE in latest["text"]
+        [digest] = await say(fake, USER, "/digest")
+        assert "Nothing new" in digest["text"]  # matched before the subscription
+        [empty] = await say(fake, USER, "/latest troop-withdrawal")
+        assert "No matches yet" in empty["text"]
+
+
+async def test_blocked_user_is_deactivated_and_gets_nothing_more(
+    settings: Settings, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    async with running(settings, fake):
+        await say(fake, OTHER, "/subscribe isis")
+        fake.block_chat(OTHER)
+        feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS]))
+        await say(fake, USER, "/poll", replies=2)
+        rejected = [
+            c
+            for m, c in fake.calls
+            if m == "sendMessage" and c.get("chat_id") in (OTHER, str(OTHER))
+        ]
+        assert len(rejected) == 2  # the subscribe reply (accepted before blocking) and the alert
+        assert alerts(fake, OTHER) == []
+
+
+async def test_retry_after_is_honoured(
+    settings: Settings, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    async with running(settings, fake):
+        await say(fake, OTHER, "/subscribe isis")
+        fake.fail_next(1, retry_after=1, chat_id=OTHER)
+        feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS]))
+        await say(fake, USER, "/poll", replies=2)
+        # The retry job (every second in this config) sends it once retry_after has passed.
+        await asyncio.to_thread(fake.wait_for_messages, OTHER, 2, 10.0)
+        assert len(alerts(fake, OTHER)) == 1
+        rejected = [c for m, c in fake.calls if m == "sendMessage" and str(c.get("chat_id")) == str(OTHER)]
+        assert len(rejected) == 3  # the subscribe reply, the alert refused with 429, the retry
+
+
+def test_token_never_reaches_the_logs(tmp_path: Path, fake: FakeBotAPI, feeds: FeedServer) -> None:
+    """``newsbot run`` as a process: SIGTERM ends it cleanly and its output never shows the token."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    config = write_config(tmp_path, feeds=[feeds.url("/feed.xml")], admins=[USER], documents=docs)
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(TELEGRAM_BOT_TOKEN=fake.token, NEWSBOT_TELEGRAM_API_URL=fake.base_url)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "-vv", "--config", str(config), "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        fake.wait_for_calls("getUpdates", 1, timeout=20)
+        fake.send_user_message(USER, "/subscribe isis")
+        fake.wait_for_messages(USER, 1, timeout=10)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output[-2000:]
+    assert (
+        "getUpdates" in output or "HTTP Request" in output or "sendMessage" in output
+    )  # DEBUG logs were on
+    secret = fake.token.split(":", 1)[1]
+    assert fake.token not in output and secret not in output
