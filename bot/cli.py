@@ -14,6 +14,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -85,33 +86,36 @@ def _settings(args: argparse.Namespace, topics: Path | None = None) -> Settings:
 # --------------------------------------------------------------------------- match
 
 
+def _looks_like_feed(data: bytes) -> bool:
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        return False
+    # XML (also UTF-16 with or without BOM), or JSON, which may be a JSON Feed.
+    return head.startswith((b"<", b"{", b"\xff\xfe", b"\xfe\xff", b"\x00<"))
+
+
 def _read_entries(path: Path) -> list[RawEntry]:
+    """A feed file (by suffix, or by its first bytes when it has none) or a document."""
     data = path.read_bytes()
     suffix = path.suffix.lower()
-    head = data[:512].lstrip().lower()
-    looks_like_feed = head.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf")) and suffix not in (
-        ".html",
-        ".htm",
-    )
-    if suffix in _FEED_SUFFIXES or (suffix not in SUFFIXES and looks_like_feed):
+    if suffix in _FEED_SUFFIXES or (suffix not in SUFFIXES and _looks_like_feed(data)):
         return parse_feed(data, path.resolve().as_uri(), name=path.name).entries
-    from datetime import UTC, datetime
-
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     return [parse_document(path, data, source=f"file:{path.name}", mtime=mtime)]
 
 
 def _expand(paths: Sequence[str]) -> Iterator[Path]:
+    """Files named, and in folders every feed or document file (any file without a suffix)."""
+    wanted = (*SUFFIXES, *_FEED_SUFFIXES, "")
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            yield from sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in (*SUFFIXES, *_FEED_SUFFIXES)
-            )
-        else:
+        if not path.is_dir():
             yield path
+            continue
+        for child in sorted(path.rglob("*")):
+            hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
+            if child.is_file() and not hidden and child.suffix.lower() in wanted:
+                yield child
 
 
 def _match_json(entry_matches: list[Match], item_fields: dict[str, object]) -> str:
@@ -199,7 +203,7 @@ async def _poll(settings: Settings, dry_run: bool, out: TextIO) -> int:
         label = "[dry-run] would send"
         printer = ConsoleNotifier(out, label=label)
         notifiers = {"console": printer, "telegram": printer}
-    async with open_runtime(settings, store=store, notifiers=notifiers) as runtime:
+    async with open_runtime(settings, store=store, notifiers=notifiers, console=out) as runtime:
         report = await runtime.pipeline.poll_all(settings.feeds)
         for feed in report.feeds:
             if not feed.ok:
@@ -225,7 +229,7 @@ async def _digest(settings: Settings, chat: int | None, dry_run: bool, out: Text
     if dry_run:
         printer = ConsoleNotifier(out, label="[dry-run] digest")
         notifiers = {"console": printer, "telegram": printer}
-    async with open_runtime(settings, store=store, notifiers=notifiers) as runtime:
+    async with open_runtime(settings, store=store, notifiers=notifiers, console=out) as runtime:
         pipeline = runtime.pipeline
         if chat is not None:
             if runtime.store.chat(chat) is None:

@@ -160,7 +160,7 @@ def render_digest(
     if not grouped:
         text = f"📭 Nothing new for your topics {period}."
         return [OutgoingMessage(esc(text), text)]
-    total = sum(len(v) for v in grouped.values())
+    total = len({e.item.key for entries in grouped.values() for e in entries})
     head = f"📰 Digest: {total} item{'s' if total != 1 else ''} {period}"
     blocks: list[tuple[str, str]] = [(f"<b>{esc(head)}</b>", head)]
     for topic_id in sorted(grouped, key=lambda t: _topic_name(topics, t).lower()):

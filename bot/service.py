@@ -12,7 +12,7 @@ import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 from telegram import Bot
@@ -79,7 +79,7 @@ async def open_runtime(
     store: Store | None = None,
     notifiers: dict[str, Notifier] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
-    with_telegram: bool = True,
+    console: TextIO | None = None,
 ) -> AsyncIterator[Runtime]:
     """Build the runtime; close the HTTP client and the store on exit."""
     store = store or SQLiteStore(settings.database_path)
@@ -89,8 +89,8 @@ async def open_runtime(
         if notifiers is None:
             notifiers = {}
             if settings.console_mode:
-                notifiers["console"] = ConsoleNotifier()
-            elif with_telegram:
+                notifiers["console"] = ConsoleNotifier(console)
+            else:
                 application = build_application(settings)
                 notifiers["telegram"] = TelegramNotifier(application.bot)
         pipeline = Pipeline(

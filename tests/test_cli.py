@@ -1,0 +1,181 @@
+"""The ``newsbot`` command line, run in-process through ``main()`` and once as a real process."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import ROOT, SEED, shared_path
+from tests.factories import rss, write_config
+from tests.feedserver import FeedServer, Route
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def test_match_seed_json_has_topics_evidence_date_and_summary() -> None:
+    code, out = run("match", str(SEED), "--json")
+    assert code == 0
+    [line] = out.splitlines()
+    obj = json.loads(line)
+    assert obj["title"] == "ISIS Defeat Means US Troops No Longer Needed in Iraq, Says PM Al-Sudani"
+    assert obj["published"].startswith("2024-09-17")
+    topics = {t["topic"]: t for t in obj["topics"]}
+    assert {"isis", "troop-withdrawal"} <= set(topics)
+    for name in ("isis", "troop-withdrawal"):
+        assert topics[name]["score"] > 0
+        assert topics[name]["evidence"] and all(e["snippet"] for e in topics[name]["evidence"])
+    assert "US troops are no longer needed" in obj["summary"]
+    assert {"id", "link", "summary", "story"} - set(obj) == {"story"}
+
+
+def test_match_text_output_explains() -> None:
+    code, out = run("match", str(SEED))
+    assert code == 0
+    assert "why isis:" in out and "why troop-withdrawal:" in out
+
+
+def test_match_feed_file_gives_one_line_per_entry(tmp_path: Path) -> None:
+    feed = tmp_path / "f.xml"
+    feed.write_bytes(rss([{"title": f"Item {n}", "link": f"https://ex.org/{n}"} for n in range(5)]))
+    code, out = run("match", str(feed), "--json")
+    assert code == 0
+    assert [json.loads(x)["title"] for x in out.splitlines()] == [f"Item {n}" for n in range(5)]
+
+
+def test_match_with_other_topics_file(tmp_path: Path) -> None:
+    topics = tmp_path / "t.toml"
+    topics.write_text('[[topics]]\nid = "gaza"\nname = "Gaza"\nquery = "gaza"\n')
+    doc = tmp_path / "d.txt"
+    doc.write_text("Aid reaches Gaza\n\nTrucks entered Gaza today.\n")
+    code, out = run("match", str(doc), str(SEED), "--json", "--topics", str(topics))
+    assert code == 0
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert [[t["topic"] for t in o["topics"]] for o in lines] == [["gaza"], ["gaza"]]
+
+
+def test_match_every_real_news_feed_without_crashing() -> None:
+    folder = shared_path("corpus", "kagisearch-fastfeedparser", "benchmark_data")
+    code, out = run("match", str(folder), "--json")
+    assert code == 0
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert len(lines) > 1000
+    assert all(o["title"] and o["published"] for o in lines)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("timezone = \n", "newsbot.toml:1: invalid TOML"),
+        ('timezone = "Mars/Base"\n', "newsbot.toml:1: timezone: unknown timezone"),
+        ('colour = "blue"\n', "newsbot.toml:1: colour: unknown key"),
+        ('[digest]\ntime = "25:00"\n', "newsbot.toml:2: digest.time"),
+        ('[[feeds]]\nname = "x"\n', "newsbot.toml:1: [[feeds]] entry has no url"),
+    ],
+)
+def test_bad_config_is_one_clear_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, expected: str
+) -> None:
+    config = tmp_path / "newsbot.toml"
+    config.write_text(f'topics = "{(ROOT / "config" / "topics.toml").as_posix()}"\n' + content)
+    # Shift the expected line by the topics line we put first.
+    file, line, rest = expected.split(":", 2)
+    code, _ = run("--config", str(config), "check-config")
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1
+    assert f"{file}:{int(line) + 1}:{rest}" in err
+
+
+def test_invalid_query_names_topic_position_and_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    topics = tmp_path / "topics.toml"
+    topics.write_text('[[topics]]\nid = "x"\nname = "X"\nquery = "(troops OR forces"\n')
+    config = tmp_path / "newsbot.toml"
+    config.write_text('topics = "topics.toml"\n')
+    code, _ = run("--config", str(config), "check-config")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert (
+        "topics.toml:4:" in err
+        and "topic 'x'" in err
+        and "position 18" in err
+        and "expected )" in err
+    )
+
+
+def test_missing_config_and_missing_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("--config", str(tmp_path / "nope.toml"), "check-config")[0] == 2
+    assert "nope.toml: config file not found" in capsys.readouterr().err
+    assert run("match", str(tmp_path / "missing.txt"))[0] == 2
+    assert "missing.txt: no such file" in capsys.readouterr().err
+
+
+def test_poll_dry_run_prints_alerts_and_stores_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / SEED.name).write_bytes(SEED.read_bytes())
+    with FeedServer() as server:
+        server.routes["/ok.xml"] = Route(
+            rss([{"title": "Daesh fighters seen near Raqqa", "link": "https://ex.org/d"}])
+        )
+        config = write_config(
+            tmp_path, feeds=[server.url("/ok.xml"), server.url("/missing.xml")], documents=docs
+        )
+        code, out = run("--config", str(config), "poll", "--dry-run")
+    err = capsys.readouterr().err
+    assert code == 0
+    heads = [line for line in out.splitlines() if line.startswith("🔔")]
+    assert len(heads) == 2
+    assert sum("ISIS" in h and "Troop withdrawal" in h for h in heads) == 1  # the seed document
+    assert "Daesh fighters seen near Raqqa" in out
+    assert [line for line in err.splitlines() if "missing.xml" in line] == [
+        f"feed failed: {server.url('/missing.xml')}: HTTP 404"
+    ]
+    assert not (tmp_path / "data").exists()
+
+
+def test_poll_then_poll_again_prints_nothing_new(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / SEED.name).write_bytes(SEED.read_bytes())
+    config = write_config(tmp_path, documents=docs)
+    code, out = run("--config", str(config), "poll")
+    assert code == 0 and out.count("🔔") == 1
+    code, out = run("--config", str(config), "poll")
+    assert code == 0 and out.count("🔔") == 0 and "0 new items" in out
+    code, out = run("--config", str(config), "digest", "--dry-run")
+    assert code == 0 and "Digest: 1 item" in out and "ISIS Defeat Means" in out
+    code, out = run("--config", str(config), "digest")
+    code, out = run("--config", str(config), "digest")
+    assert "Nothing new" in out
+
+
+def test_digest_for_unknown_chat_is_exit_2(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    assert run("--config", str(config), "digest", "--chat", "123")[0] == 2
+
+
+def test_python_dash_m_bot_and_console_script_agree(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "match", str(SEED), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["title"].startswith("ISIS Defeat")
