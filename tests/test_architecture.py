@@ -1,0 +1,83 @@
+"""The layering rules of DEVELOPERS.md, checked on the import statements of every module."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "bot"
+TOP = {"bot.scheduler", "bot.commands", "bot.cli", "bot.service", "bot.__main__", "bot.logsetup"}
+PURE = {"bot.normalize", "bot.query", "bot.match", "bot.summarize", "bot.render"}
+BOTTOM = {"bot.models", "bot.errors"}
+
+
+def modules() -> dict[str, set[str]]:
+    """Module name -> the bot modules it imports."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent).with_suffix("")
+        name = ".".join(rel.parts).removesuffix(".__init__")
+        imports: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bot"):
+                imports.add(node.module)
+            elif isinstance(node, ast.Import):
+                imports.update(a.name for a in node.names if a.name.startswith("bot"))
+        found[name] = imports - {"bot"}
+    return found
+
+
+MODULES = modules()
+
+
+def test_the_package_was_scanned() -> None:
+    assert {
+        "bot.pipeline",
+        "bot.storage.sqlite",
+        "bot.sources.feeds",
+        "bot.notify.telegram",
+    } <= set(MODULES)
+
+
+@pytest.mark.parametrize("name", sorted(BOTTOM))
+def test_models_and_errors_import_nothing_from_bot(name: str) -> None:
+    assert MODULES[name] == set()
+
+
+@pytest.mark.parametrize("name", sorted(PURE))
+def test_pure_stages_import_only_bottom_and_pure(name: str) -> None:
+    assert MODULES[name] <= BOTTOM | PURE
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(n for n in MODULES if n.startswith(("bot.sources.", "bot.storage.", "bot.notify."))),
+)
+def test_adapters_import_only_their_base_and_the_bottom(name: str) -> None:
+    package = name.rsplit(".", 1)[0]
+    allowed = BOTTOM | {f"{package}.base"}
+    assert MODULES[name] <= allowed, f"{name} imports {MODULES[name] - allowed}"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_nothing_below_the_top_imports_the_top(name: str) -> None:
+    if name in TOP:
+        return
+    assert not (MODULES[name] & TOP), f"{name} imports {MODULES[name] & TOP}"
+
+
+def test_pipeline_depends_on_interfaces_not_adapters() -> None:
+    concrete = {n for n in MODULES if n.startswith(("bot.sources.", "bot.storage.", "bot.notify."))}
+    concrete -= {"bot.sources.base", "bot.storage.base", "bot.notify.base"}
+    assert not (MODULES["bot.pipeline"] & concrete)
+
+
+def test_only_the_cli_reads_the_environment() -> None:
+    readers = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if "os.environ" in text or "os.getenv" in text:
+            readers.append(path.name)
+    assert readers == ["cli.py"]
