@@ -281,4 +281,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # Logged through the redacting filter: library messages may carry the bot token.
+        logging.getLogger("bot").critical("unexpected error", exc_info=True)
+        print(
+            f"newsbot: unexpected error: {type(exc).__name__} (see the log above)", file=sys.stderr
+        )
+        return 1
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover

@@ -105,8 +105,14 @@ def _read_toml(path: Path, what: str) -> tuple[dict[str, Any], str]:
         ) from None
 
 
-def _key_line(text: str, key: str, start_line: int = 1) -> int | None:
-    return line_of(text, rf"^\s*{re.escape(key)}\s*=", start_line)
+def _next_header(text: str, line: int) -> int | None:
+    """The line of the first table header after ``line`` (where that entry ends)."""
+    return line_of(text, r"^\s*\[", line + 1)
+
+
+def _key_line(text: str, key: str, start_line: int = 1, end_line: int | None = None) -> int | None:
+    found = line_of(text, rf"^\s*{re.escape(key)}\s*=", start_line)
+    return found if found is None or end_line is None or found < end_line else None
 
 
 class _Table:
@@ -116,7 +122,8 @@ class _Table:
         self.data, self.text, self.path, self.name, self.line = data, text, path, name, line
 
     def fail(self, key: str, message: str, fix: str = "") -> ConfigError:
-        line = _key_line(self.text, key, self.line) or self.line
+        end = _next_header(self.text, self.line) if self.name else None
+        line = _key_line(self.text, key, self.line, end) or self.line
         label = f"{self.name}.{key}" if self.name else key
         return ConfigError(f"{label}: {message}", path=str(self.path), line=line, fix=fix)
 
@@ -236,7 +243,9 @@ def load_topics(path: Path) -> tuple[Topic, ...]:
             raise ConfigError(
                 f"topic id {topic_id!r} is missing or invalid",
                 path=str(path),
-                line=_key_line(text, "id", line) or line,
+                line=(_key_line(text, "id", line, _next_header(text, line)) or line)
+                if "id" in entry
+                else line,
                 fix='use lower-case letters, digits, - and _, e.g. id = "troop-withdrawal"',
             )
         if topic_id in seen:

@@ -12,8 +12,11 @@ from dataclasses import dataclass
 
 from bot.models import Evidence, Item, Match, Topic
 from bot.query import (
+    And,
     Contribution,
+    Near,
     Node,
+    Or,
     Span,
     Term,
     TokenizedText,
@@ -52,8 +55,26 @@ def snippet(text: TokenizedText, span: Span, width: int = SNIPPET_CHARS) -> str:
     return f"{'…' if lo > 0 else ''}{body}{'…' if hi < len(text.raw) else ''}"
 
 
+def _needs_a_positive_term(node: Node) -> bool:
+    """True when ``node`` can only match if one of its positive terms occurs in the item."""
+    if isinstance(node, Term | Near):
+        return not (
+            isinstance(node, Near) and node.negated and not _needs_a_positive_term(node.left)
+        )
+    if isinstance(node, And):
+        return any(_needs_a_positive_term(c) for c in node.children)
+    if isinstance(node, Or):
+        return all(_needs_a_positive_term(c) for c in node.children)
+    return False  # NOT x matches items without x
+
+
 class Matcher:
-    """Compiled topics; :meth:`match` returns the topics an item matches, best first."""
+    """Compiled topics; :meth:`match` returns the topics an item matches, best first.
+
+    Every term needs its first word in the item, so the topics are indexed by the first word of
+    their terms (and by prefix for ``word*``): an item is evaluated only against the topics one of
+    whose words it contains. Cost grows with the topics that could hit, not the topics defined.
+    """
 
     def __init__(self, topics: Iterable[Topic]) -> None:
         self.topics: tuple[CompiledTopic, ...] = tuple(
@@ -61,16 +82,46 @@ class Matcher:
             for t in topics
             for tree in (parse_query(t.query),)
         )
+        self._by_word: dict[str, set[int]] = {}
+        self._by_prefix: dict[str, set[int]] = {}
+        self._always: set[int] = set()
+        for n, compiled in enumerate(self.topics):
+            if not _needs_a_positive_term(compiled.tree):
+                self._always.add(n)
+                continue
+            for term in compiled.positives:
+                first = term.parts[0].lower()
+                table = self._by_prefix if term.prefixes and term.prefixes[0] else self._by_word
+                table.setdefault(first, set()).add(n)
+        self._prefix_lengths = sorted({len(p) for p in self._by_prefix})
 
     @staticmethod
     def index(item: Item) -> dict[str, TokenizedText]:
         return {"title": tokenize_text(item.title), "text": tokenize_text(item.text)}
 
+    def candidates(self, doc: dict[str, TokenizedText]) -> list[int]:
+        """Indexes of the topics that may match ``doc``, in definition order."""
+        found = set(self._always)
+        by_word, by_prefix = self._by_word, self._by_prefix
+        for text in doc.values():
+            for word in text.index:
+                hit = by_word.get(word)
+                if hit:
+                    found |= hit
+                for length in self._prefix_lengths:
+                    if length > len(word):
+                        break
+                    hit = by_prefix.get(word[:length])
+                    if hit:
+                        found |= hit
+        return sorted(found)
+
     def match(self, item: Item) -> list[Match]:
         doc = self.index(item)
         cache: dict[Term, list[Span]] = {}  # shared: a term used by many topics is found once
         matches: list[Match] = []
-        for compiled in self.topics:
+        for n in self.candidates(doc):
+            compiled = self.topics[n]
             found = explain(compiled.tree, doc, cache)
             if found is None:
                 continue

@@ -46,6 +46,7 @@ FIELDS = ("title", "text")
 _MODIFIERS = (*FIELDS, "case")
 MAX_QUERY_LENGTH = 10_000
 MAX_NEAR = 100
+MAX_DEPTH = 50
 _WORD = re.compile(r"\w+")
 _OPERATORS = {"AND", "OR", "NOT"}
 _NEAR = re.compile(r"^NEAR/(\d+)$")
@@ -216,6 +217,14 @@ class _Parser:
         self.query = query
         self.toks = _lex(query)
         self.i = 0
+        self.depth = 0
+
+    def deeper(self, tok: _Tok) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(
+                "query nested too deeply", tok, f"at most {MAX_DEPTH} levels of ( ) and NOT"
+            )
 
     def peek(self) -> _Tok:
         return self.toks[self.i]
@@ -261,8 +270,10 @@ class _Parser:
 
     def parse_unary(self) -> Node:
         if self.peek().kind == "NOT":
-            self.take()
-            return Not(self.parse_unary())
+            self.deeper(self.take())
+            node = Not(self.parse_unary())
+            self.depth -= 1
+            return node
         return self.parse_near()
 
     def parse_near(self) -> Node:
@@ -306,7 +317,9 @@ class _Parser:
         if tok.kind == "LPAREN":
             if self.peek().kind == "RPAREN":
                 raise self.error("empty parentheses", self.peek(), "a term inside ( )")
+            self.deeper(tok)
             node = self.parse_or()
+            self.depth -= 1
             close = self.take()
             if close.kind != "RPAREN":
                 raise self.error("missing )", close, f") to close the ( at position {tok.pos + 1}")
@@ -482,7 +495,8 @@ def _hits(node: Node, doc: dict[str, TokenizedText], cache: dict[Term, list[Span
     out = []
     for a, why_a in left:
         for b, why_b in right:
-            if a.field == b.field and _gap(a, b) <= node.distance:
+            # Two different places: a word is not "near" itself (war NEAR/5 war needs two).
+            if a.field == b.field and 0 <= _gap(a, b) <= node.distance:
                 span = Span(a.field, min(a.start, b.start), max(a.end, b.end))
                 out.append((span, why_a + why_b))
     return out

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -61,21 +60,45 @@ def _why(match: Match) -> str:
     return match.why(limit=4)
 
 
+# Caps per field, in characters: together they stay under Telegram's 4096 (see render_alert).
+TITLE_CHARS = 600
+SOURCE_CHARS = 150
+NAME_CHARS = 60
+WHY_CHARS = 200
+SUMMARY_CHARS = 1200
+MAX_WHY_LINES = 5
+
+
 def render_alert(task: DeliveryTask, topics: Mapping[str, Topic], tz: ZoneInfo) -> OutgoingMessage:
-    """One alert: topics, title (linked), source and time, summary, link, and why it matched."""
+    """One alert: topics, title (linked), source and time, summary, link, and why it matched.
+
+    Every part is capped, so the message always fits Telegram's limit; the summary is what
+    gives way first. Feed text can be anything, so nothing here trusts its length.
+    """
     item = task.item
-    names = [_topic_name(topics, m.topic_id) for m in task.matches] or ["news"]
+    names = [_shorten(_topic_name(topics, m.topic_id), NAME_CHARS) for m in task.matches]
+    names = names[:MAX_WHY_LINES] + (
+        [f"+{len(names) - MAX_WHY_LINES}"] if len(names) > MAX_WHY_LINES else []
+    )
+    title = _shorten(item.title, TITLE_CHARS)
     when = _when(item.published, tz)
-    source = item.source_name + (f" · {item.author}" if item.author else "")
-    why_lines = [(_topic_name(topics, m.topic_id), _why(m), m.score) for m in task.matches]
+    source = _shorten(item.source_name + (f" · {item.author}" if item.author else ""), SOURCE_CHARS)
+    why_lines = [
+        (
+            _shorten(_topic_name(topics, m.topic_id), NAME_CHARS),
+            _shorten(_why(m), WHY_CHARS),
+            m.score,
+        )
+        for m in task.matches[:MAX_WHY_LINES]
+    ]
 
     def build(summary: str) -> OutgoingMessage:
-        head = "🔔 " + " · ".join(f"<b>{esc(n)}</b>" for n in names)
-        title = f"<b>{esc(item.title)}</b>"
+        head = "🔔 " + " · ".join(f"<b>{esc(n)}</b>" for n in names or ["news"])
+        linked = f"<b>{esc(title)}</b>"
         if item.link:
-            title = f'<a href="{esc(item.link)}">{title}</a>'
-        parts = [head, title, f"<i>{esc(source)} · {esc(when)}</i>"]
-        plain = ["🔔 " + " · ".join(names), item.title, f"{source} · {when}"]
+            linked = f'<a href="{esc(item.link)}">{linked}</a>'
+        parts = [head, linked, f"<i>{esc(source)} · {esc(when)}</i>"]
+        plain = ["🔔 " + " · ".join(names or ["news"]), title, f"{source} · {when}"]
         if summary:
             parts += ["", esc(summary)]
             plain += ["", summary]
@@ -89,15 +112,18 @@ def render_alert(task: DeliveryTask, topics: Mapping[str, Topic], tz: ZoneInfo) 
             plain.append(f"Why {name}: {why} (score {score:g})")
         return OutgoingMessage("\n".join(parts), "\n".join(plain))
 
-    message = build(task.summary)
-    summary = task.summary
-    while visible_length(message.html) > MAX_MESSAGE and summary:
-        # Only the summary and the title are unbounded; shorten the summary until it fits.
-        summary = _shorten(summary, max(0, len(summary) - (visible_length(message.html) - 4000)))
+    summary = _shorten(task.summary, SUMMARY_CHARS)
+    message = build(summary)
+    # Only wide characters (emoji count twice in UTF-16) can still push it over: the summary
+    # gives way first, then the reasons beyond the first.
+    while visible_length(message.html) > MAX_MESSAGE:
+        if summary:
+            summary = _shorten(summary, len(summary) // 2) if len(summary) > 20 else ""
+        elif len(why_lines) > 1:
+            why_lines.pop()
+        else:
+            break
         message = build(summary)
-    if visible_length(message.html) > MAX_MESSAGE:  # a pathological title
-        short = replace(item, title=_shorten(item.title, 1000))
-        return render_alert(replace(task, item=short, summary=""), topics, tz)
     return message
 
 
@@ -111,6 +137,9 @@ def split_blocks(
     size = 0
     for block_html, block_plain in blocks:
         length = visible_length(block_html) + 2
+        if length > limit:  # never happens with our blocks; a guard, not a feature
+            block_plain = _shorten(block_plain, limit // 2 - 10)
+            block_html, length = esc(block_plain), visible_length(esc(block_plain)) + 2
         if html_parts and size + length > limit:
             messages.append(OutgoingMessage("\n\n".join(html_parts), "\n\n".join(plain_parts)))
             html_parts, plain_parts, size = [], [], 0
@@ -127,7 +156,7 @@ def _entry_block(entry: DigestEntry, tz: ZoneInfo) -> tuple[str, str]:
     first = _shorten(entry.summary.split("\n", 1)[0], 220) if entry.summary else ""
     title = esc(_shorten(item.title, 300))
     linked = f'<a href="{esc(item.link)}">{title}</a>' if item.link else f"<b>{title}</b>"
-    meta = f"{item.source_name} · {_when(item.published, tz)}"
+    meta = f"{_shorten(item.source_name, SOURCE_CHARS)} · {_when(item.published, tz)}"
     block = f"• {linked}\n  <i>{esc(meta)}</i>"
     plain = f"• {_shorten(item.title, 300)}\n  {meta}"
     if first:

@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import httpx
-from telegram import Bot
+from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.commands import BotCommands, bot_commands, register
 from bot.config import Settings
+from bot.errors import ConfigError
 from bot.notify.base import Notifier
 from bot.notify.console import ConsoleNotifier
 from bot.notify.telegram import TelegramNotifier
@@ -115,20 +116,44 @@ async def open_runtime(
         store.close()
 
 
-async def _start_telegram(runtime: Runtime) -> None:
+async def _start_telegram(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Connect to the Bot API; keep trying while it cannot be reached (the network may be down).
+
+    :raises ConfigError: Telegram rejected the token: retrying would not help.
+    """
     app = runtime.application
     assert app is not None
     register(
         app,
         BotCommands(runtime.pipeline, admins=runtime.settings.admins, feeds=runtime.settings.feeds),
     )
-    await app.initialize()
-    bot: Bot = app.bot
-    await bot.set_my_commands(bot_commands())
+    delay = 5.0
+    while not stop.is_set():
+        try:
+            await app.initialize()
+            await app.bot.set_my_commands(bot_commands())
+            break
+        except InvalidToken:
+            # PTB's message for this error contains the token itself: never show it.
+            raise ConfigError(
+                "Telegram rejected the bot token",
+                fix="check TELEGRAM_BOT_TOKEN; @BotFather gives the token with /token",
+            ) from None
+        except (NetworkError, TimedOut) as exc:
+            log.warning(
+                "cannot reach the Telegram Bot API (%s); trying again in %.0f s",
+                type(exc).__name__,
+                delay,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, 300.0)
+    if stop.is_set():
+        return
     await app.start()
     assert app.updater is not None
     await app.updater.start_polling(timeout=10, drop_pending_updates=False)
-    log.info("Telegram bot @%s is polling for commands", bot.username)
+    log.info("Telegram bot @%s is polling for commands", app.bot.username)
 
 
 async def _stop_telegram(runtime: Runtime) -> None:
@@ -143,6 +168,10 @@ async def _stop_telegram(runtime: Runtime) -> None:
             await app.stop()
     with contextlib.suppress(Exception):
         await app.shutdown()
+    with contextlib.suppress(Exception):
+        # After a failed start the application is not "initialized", but the bot's HTTP
+        # clients are open; this closes them (it does nothing when already closed).
+        await app.bot.shutdown()
 
 
 async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -153,12 +182,19 @@ async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> 
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     async with open_runtime(settings) as runtime:
-        if runtime.application is not None:
-            await _start_telegram(runtime)
-        else:
-            log.info("no TELEGRAM_BOT_TOKEN: alerts are printed on the console")
+        # The scheduler starts first: feeds are polled and alerts queued even while Telegram
+        # cannot be reached; the outbox delivers them once it can.
         scheduler = build_scheduler(runtime.pipeline, settings)
         scheduler.start()
+        try:
+            if runtime.application is not None:
+                await _start_telegram(runtime, stop)
+            else:
+                log.info("no TELEGRAM_BOT_TOKEN: alerts are printed on the console")
+        except BaseException:
+            scheduler.shutdown(wait=False)
+            await _stop_telegram(runtime)
+            raise
         log.info(
             "newsbot running: %d feeds, documents %s, %d topics, digest at %s %s",
             len(settings.feeds),

@@ -156,12 +156,6 @@ def test_html_to_text(fragment, text) -> None:
     assert html_to_text(fragment) == text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: <br/> (XHTML, common in feeds) makes a paragraph break while <br> makes a line "
-    "break: _TextExtractor inherits HTMLParser.handle_startendtag, which calls handle_starttag "
-    "AND handle_endtag, so the block tag adds two newlines (bot/normalize.py:41-53)",
-)
 def test_self_closing_br_is_the_same_as_br() -> None:
     assert html_to_text("one<br/>two") == html_to_text("one<br>two") == "one\ntwo"
 

@@ -29,7 +29,8 @@ ISIS = {
     "title": ISIS_TITLE,
     "link": "https://ex.org/isis?utm_source=rss",
     "guid": "isis-1",
-    "description": "The Islamic State group said its fighters attacked a checkpoint & killed <3> soldiers.",
+    "description": "The Islamic State group said its fighters attacked a checkpoint "
+    "& killed <3> soldiers.",
 }
 
 
@@ -86,6 +87,8 @@ async def say(fake: FakeBotAPI, chat: int, text: str, replies: int = 1) -> list[
 
 
 def stored_items(settings: Settings) -> int:
+    if not settings.database_path.exists():
+        return 0
     db = sqlite3.connect(f"file:{settings.database_path}?mode=ro", uri=True)
     try:
         return int(db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
@@ -211,12 +214,14 @@ async def test_retry_after_is_honoured(
         # The retry job (every second in this config) sends it once retry_after has passed.
         await asyncio.to_thread(fake.wait_for_messages, OTHER, 2, 10.0)
         assert len(alerts(fake, OTHER)) == 1
-        rejected = [c for m, c in fake.calls if m == "sendMessage" and str(c.get("chat_id")) == str(OTHER)]
+        rejected = [
+            c for m, c in fake.calls if m == "sendMessage" and str(c.get("chat_id")) == str(OTHER)
+        ]
         assert len(rejected) == 3  # the subscribe reply, the alert refused with 429, the retry
 
 
 def test_token_never_reaches_the_logs(tmp_path: Path, fake: FakeBotAPI, feeds: FeedServer) -> None:
-    """``newsbot run`` as a process: SIGTERM ends it cleanly and its output never shows the token."""
+    """``newsbot run`` as a process: SIGTERM ends it cleanly; its output never shows the token."""
     import signal
     import subprocess
     import sys
@@ -250,3 +255,48 @@ def test_token_never_reaches_the_logs(tmp_path: Path, fake: FakeBotAPI, feeds: F
     )  # DEBUG logs were on
     secret = fake.token.split(":", 1)[1]
     assert fake.token not in output and secret not in output
+
+
+def test_rejected_token_is_a_clear_error_without_the_token(
+    tmp_path: Path,
+    fake: FakeBotAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    config = write_config(tmp_path)
+    wrong = "999999:WRONG-token-abcdefghijklmnopqrstuvwxyz"
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", wrong)
+    monkeypatch.setenv("NEWSBOT_TELEGRAM_API_URL", fake.base_url)
+    code = main(["--config", str(config), "run"])
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    assert code == 2
+    assert "Telegram rejected the bot token" in output and "TELEGRAM_BOT_TOKEN" in output
+    assert wrong not in output and wrong.split(":")[1] not in output
+
+
+async def test_unreachable_bot_api_does_not_stop_the_service(
+    tmp_path: Path, feeds: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    path = write_config(tmp_path, feeds=[feeds.url("/feed.xml")], documents=docs)
+    env = {
+        "TELEGRAM_BOT_TOKEN": "123:abcdefghijk",
+        "NEWSBOT_TELEGRAM_API_URL": f"http://127.0.0.1:{port}/bot",
+    }
+    settings = load_settings(path, env)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_service(settings, stop))
+    await wait_until(lambda: stored_items(settings) == 1 or task.done())  # feeds are still polled
+    assert not task.done()
+    await wait_until(lambda: "cannot reach the Telegram Bot API" in caplog.text)
+    stop.set()
+    await asyncio.wait_for(task, 10)

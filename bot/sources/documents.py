@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import html as htmlmod
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -49,19 +49,26 @@ def parse_date(text: str) -> datetime | None:
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     except ValueError:
         pass
-    try:
+    # "Tue Sep 17 2024 12:30:00 GMT+0200 (Central European Summer Time)", as JavaScript writes.
+    offset = timedelta(0)
+    m = re.search(r"\s+GMT(?:([+-])(\d{2}):?(\d{2}))?\b.*$", text)
+    head = text
+    if m:
+        head = text[: m.start()]
+        if m.group(1):
+            offset = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
+            offset = -offset if m.group(1) == "-" else offset
+    for fmt in _DATE_FORMATS:
+        try:
+            local = datetime.strptime(head, fmt).replace(tzinfo=timezone(offset))
+        except ValueError:
+            continue
+        return local.astimezone(UTC)
+    try:  # RFC 2822, as feeds and e-mail write it
         value = parsedate_to_datetime(text)
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     except (TypeError, ValueError, IndexError):
-        pass
-    # "Tue Sep 17 2024 10:00:00 GMT+0000 (Coordinated Universal Time)": keep the useful head.
-    head = re.sub(r"\s+GMT.*$", "", text)
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(head, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    return None
+        return None
 
 
 def _decode(data: bytes) -> str:
