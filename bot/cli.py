@@ -63,7 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the service: scheduler and Telegram bot")
     poll = sub.add_parser("poll", help="poll every feed and the documents once, then exit")
     poll.add_argument(
-        "--dry-run", action="store_true", help="print the alerts it would send; store nothing"
+        "--dry-run",
+        action="store_true",
+        help="preview: treat every current item as new, print the alerts each subscribed chat "
+        "would get; store and send nothing",
     )
     digest = sub.add_parser("digest", help="send the digest now")
     digest.add_argument("--chat", type=int, metavar="ID", help="only this chat (default: all)")
@@ -182,8 +185,12 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
 # --------------------------------------------------------------------------- poll / digest
 
 
-def _dry_run_store(settings: Settings) -> Store:
-    """A copy of the database in memory: the real code path runs, nothing is written to disk."""
+def _dry_run_store(settings: Settings, *, forget_items: bool) -> Store:
+    """A copy of the database in memory: the real code path runs, nothing is written to disk.
+
+    With ``forget_items`` the copy keeps chats and subscriptions but nothing that was seen,
+    so a dry run previews every current item as new (and fetches feeds unconditionally).
+    """
     memory = SQLiteStore(":memory:")
     if settings.database_path.exists():
         source = sqlite3.connect(f"file:{settings.database_path}?mode=ro", uri=True)
@@ -191,13 +198,16 @@ def _dry_run_store(settings: Settings) -> Store:
             source.backup(memory.db)
         finally:
             source.close()
+    if forget_items:
+        for table in ("deliveries", "matches", "items", "feeds", "documents"):
+            memory.db.execute(f"DELETE FROM {table}")
     return memory
 
 
 async def _poll(settings: Settings, dry_run: bool, out: TextIO) -> int:
     from bot.service import open_runtime
 
-    store = _dry_run_store(settings) if dry_run else None
+    store = _dry_run_store(settings, forget_items=True) if dry_run else None
     notifiers: dict[str, Notifier] | None = None
     if dry_run:
         label = "[dry-run] would send"
@@ -224,7 +234,7 @@ async def _poll(settings: Settings, dry_run: bool, out: TextIO) -> int:
 async def _digest(settings: Settings, chat: int | None, dry_run: bool, out: TextIO) -> int:
     from bot.service import open_runtime
 
-    store = _dry_run_store(settings) if dry_run else None
+    store = _dry_run_store(settings, forget_items=False) if dry_run else None
     notifiers: dict[str, Notifier] | None = None
     if dry_run:
         printer = ConsoleNotifier(out, label="[dry-run] digest")

@@ -158,6 +158,9 @@ def test_poll_then_poll_again_prints_nothing_new(tmp_path: Path) -> None:
     assert code == 0 and out.count("🔔") == 1
     code, out = run("--config", str(config), "poll")
     assert code == 0 and out.count("🔔") == 0 and "0 new items" in out
+    # A dry run previews everything current as new, whatever was seen before.
+    code, out = run("--config", str(config), "poll", "--dry-run")
+    assert code == 0 and out.count("🔔") == 1 and "would send to the console" in out
     code, out = run("--config", str(config), "digest", "--dry-run")
     assert code == 0 and "Digest: 1 item" in out and "ISIS Defeat Means" in out
     code, out = run("--config", str(config), "digest")

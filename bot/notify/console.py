@@ -22,7 +22,8 @@ class ConsoleNotifier(Notifier):
     async def send(self, chat_id: int, message: OutgoingMessage) -> int | None:
         out = self.stream or sys.stdout
         self.count += 1
-        head = f"{self.label} to chat {chat_id}" if self.label else ""
+        target = "the console" if chat_id == 0 else f"chat {chat_id}"  # 0: the console pseudo-chat
+        head = f"{self.label} to {target}" if self.label else ""
         rule = "─" * 72
         print(rule if not head else f"── {head} " + "─" * max(0, 68 - len(head)), file=out)
         print(message.plain.rstrip(), file=out)

@@ -1,0 +1,98 @@
+"""The scheduler ticks: one job per feed, the documents scan, retries and the daily digest."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.config import load_settings
+from bot.scheduler import build_scheduler
+from bot.service import open_runtime
+from tests.factories import rss, write_config
+from tests.feedserver import FeedServer, Route
+
+
+@pytest.fixture
+def server():  # type: ignore[no-untyped-def]
+    with FeedServer() as s:
+        s.routes["/a.xml"] = Route(
+            rss([{"title": "ISIS claims attack", "link": "https://ex.org/1"}])
+        )
+        s.routes["/b.xml"] = Route(b"not a feed", status=500)
+        yield s
+
+
+async def test_jobs_and_their_triggers(tmp_path: Path, server: FeedServer) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    config = write_config(
+        tmp_path,
+        feeds=[server.url("/a.xml"), server.url("/b.xml")],
+        documents=docs,
+        extra='[digest]\ntime = "07:30"',
+    )
+    settings = load_settings(config, {"NEWSBOT_TIMEZONE": "Europe/Berlin"})
+    async with open_runtime(settings) as runtime:
+        scheduler = build_scheduler(runtime.pipeline, settings)
+        scheduler.start(paused=True)  # jobs get their defaults when the scheduler starts
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        scheduler.shutdown(wait=False)
+        assert set(jobs) == {
+            f"feed:{server.url('/a.xml')}",
+            f"feed:{server.url('/b.xml')}",
+            "documents",
+            "deliver",
+            "digest",
+        }
+        feed_trigger = jobs[f"feed:{server.url('/a.xml')}"].trigger
+        assert isinstance(feed_trigger, IntervalTrigger)
+        assert feed_trigger.interval == timedelta(seconds=60)
+        digest = jobs["digest"].trigger
+        assert isinstance(digest, CronTrigger)
+        assert str(digest.timezone) == "Europe/Berlin"
+        fields = {f.name: str(f) for f in digest.fields}
+        assert (fields["hour"], fields["minute"]) == ("7", "30")
+        assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
+
+
+async def test_running_scheduler_polls_and_survives_a_failing_feed(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    config = write_config(tmp_path, feeds=[server.url("/a.xml"), server.url("/b.xml")])
+    settings = load_settings(config, {})
+    async with open_runtime(settings) as runtime:
+        scheduler = build_scheduler(runtime.pipeline, settings)
+        scheduler.start()
+        try:
+            for _ in range(100):
+                if server.count("/a.xml") and server.count("/b.xml"):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.2)
+            assert scheduler.running
+            assert runtime.store.feed_state(server.url("/b.xml")).error_count == 1
+            assert runtime.store.stats(runtime.pipeline.clock()).items == 1
+        finally:
+            scheduler.shutdown(wait=False)
+
+
+async def test_a_job_that_raises_is_logged_not_propagated(
+    tmp_path: Path, server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = write_config(tmp_path, feeds=[server.url("/a.xml")])
+    settings = load_settings(config, {})
+    async with open_runtime(settings) as runtime:
+
+        async def explode() -> None:
+            raise RuntimeError("boom")
+
+        runtime.pipeline.deliver_pending = explode  # type: ignore[method-assign]
+        scheduler = build_scheduler(runtime.pipeline, settings)
+        job = scheduler.get_job("deliver")
+        await job.func()  # does not raise
+        assert "job deliver failed" in caplog.text and "boom" in caplog.text
