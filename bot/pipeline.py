@@ -119,7 +119,9 @@ class Pipeline:
             if key in known:
                 continue
             matches = tuple(self.matcher.match(item))
-            out.append(NewItem(item, summarize(item.title, item.text), matches))
+            # Only matched items are ever shown, so only they are summarized.
+            summary = summarize(item.title, item.text) if matches else ""
+            out.append(NewItem(item, summary, matches))
         return out
 
     def ingest(self, raws: Iterable[RawEntry]) -> tuple[int, int]:

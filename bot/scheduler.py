@@ -6,6 +6,7 @@ coalesces missed runs; an exception is logged and the job runs again at its next
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -19,28 +20,65 @@ from bot.config import Settings
 from bot.models import FeedConfig
 from bot.pipeline import Pipeline
 
-__all__ = ["build_scheduler"]
+__all__ = ["Ticker", "build_scheduler"]
 
 log = logging.getLogger(__name__)
 
 
-def _guarded(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
-    async def run() -> None:
-        try:
-            await job()
-        except Exception:
-            log.exception("job %s failed; it will run again at its next tick", name)
+class Ticker:
+    """The scheduler and the jobs it is running, so that stopping can let them finish."""
 
-    run.__name__ = f"job_{name}"
-    return run
+    def __init__(self, scheduler: AsyncIOScheduler) -> None:
+        self.scheduler = scheduler
+        self.running: set[asyncio.Task[None]] = set()
+
+    def guarded(
+        self, name: str, job: Callable[[], Awaitable[object]]
+    ) -> Callable[[], Awaitable[None]]:
+        """``job`` that logs its exceptions instead of raising, and is tracked while it runs."""
+
+        async def run() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self.running.add(task)
+            try:
+                await job()
+            except Exception:
+                log.exception("job %s failed; it will run again at its next tick", name)
+            finally:
+                if task is not None:
+                    self.running.discard(task)
+
+        run.__name__ = f"job_{name}"
+        return run
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """No new ticks; wait up to ``timeout`` seconds for running jobs, then stop.
+
+        A cancelled job loses nothing: what it fetched is fetched again, what it did not send
+        stays pending in the outbox.
+        """
+        if not self.scheduler.running:
+            return
+        # Pause first: APScheduler's asyncio executor cancels the jobs still running when the
+        # scheduler shuts down, so give them their time before that.
+        self.scheduler.pause()
+        if self.running:
+            await asyncio.wait(set(self.running), timeout=timeout)
+        self.scheduler.shutdown(wait=False)
 
 
-def build_scheduler(pipeline: Pipeline, settings: Settings) -> AsyncIOScheduler:
+def build_scheduler(pipeline: Pipeline, settings: Settings) -> Ticker:
     """Jobs: one poll per feed, the documents scan, the retry of pending alerts, the digest."""
     scheduler = AsyncIOScheduler(
         timezone=settings.timezone,
         job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 120},
     )
+    ticker = Ticker(scheduler)
+    _guarded = ticker.guarded
     now = datetime.now(UTC)
 
     def poll(feed: FeedConfig) -> Callable[[], Awaitable[None]]:
@@ -91,4 +129,4 @@ def build_scheduler(pipeline: Pipeline, settings: Settings) -> AsyncIOScheduler:
         id="digest",
         name="daily digest",
     )
-    return scheduler
+    return ticker

@@ -184,15 +184,15 @@ async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> 
     async with open_runtime(settings) as runtime:
         # The scheduler starts first: feeds are polled and alerts queued even while Telegram
         # cannot be reached; the outbox delivers them once it can.
-        scheduler = build_scheduler(runtime.pipeline, settings)
-        scheduler.start()
+        ticker = build_scheduler(runtime.pipeline, settings)
+        ticker.start()
         try:
             if runtime.application is not None:
                 await _start_telegram(runtime, stop)
             else:
                 log.info("no TELEGRAM_BOT_TOKEN: alerts are printed on the console")
         except BaseException:
-            scheduler.shutdown(wait=False)
+            await ticker.stop(timeout=2.0)
             await _stop_telegram(runtime)
             raise
         log.info(
@@ -207,5 +207,5 @@ async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> 
             await stop.wait()
         finally:
             log.info("stopping")
-            scheduler.shutdown(wait=False)
-            await _stop_telegram(runtime)
+            await _stop_telegram(runtime)  # no new commands first, then let running jobs end
+            await ticker.stop()

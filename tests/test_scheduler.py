@@ -38,7 +38,7 @@ async def test_jobs_and_their_triggers(tmp_path: Path, server: FeedServer) -> No
     )
     settings = load_settings(config, {"NEWSBOT_TIMEZONE": "Europe/Berlin"})
     async with open_runtime(settings) as runtime:
-        scheduler = build_scheduler(runtime.pipeline, settings)
+        scheduler = build_scheduler(runtime.pipeline, settings).scheduler
         scheduler.start(paused=True)  # jobs get their defaults when the scheduler starts
         jobs = {job.id: job for job in scheduler.get_jobs()}
         scheduler.shutdown(wait=False)
@@ -66,8 +66,9 @@ async def test_running_scheduler_polls_and_survives_a_failing_feed(
     config = write_config(tmp_path, feeds=[server.url("/a.xml"), server.url("/b.xml")])
     settings = load_settings(config, {})
     async with open_runtime(settings) as runtime:
-        scheduler = build_scheduler(runtime.pipeline, settings)
-        scheduler.start()
+        ticker = build_scheduler(runtime.pipeline, settings)
+        scheduler = ticker.scheduler
+        ticker.start()
         try:
             for _ in range(100):
                 if server.count("/a.xml") and server.count("/b.xml"):
@@ -78,7 +79,7 @@ async def test_running_scheduler_polls_and_survives_a_failing_feed(
             assert runtime.store.feed_state(server.url("/b.xml")).error_count == 1
             assert runtime.store.stats(runtime.pipeline.clock()).items == 1
         finally:
-            scheduler.shutdown(wait=False)
+            await ticker.stop()
 
 
 async def test_a_job_that_raises_is_logged_not_propagated(
@@ -92,7 +93,29 @@ async def test_a_job_that_raises_is_logged_not_propagated(
             raise RuntimeError("boom")
 
         runtime.pipeline.deliver_pending = explode  # type: ignore[method-assign]
-        scheduler = build_scheduler(runtime.pipeline, settings)
+        scheduler = build_scheduler(runtime.pipeline, settings).scheduler
         job = scheduler.get_job("deliver")
         await job.func()  # does not raise
         assert "job deliver failed" in caplog.text and "boom" in caplog.text
+
+
+async def test_stop_waits_for_a_running_job(tmp_path: Path, server: FeedServer) -> None:
+    config = write_config(tmp_path, feeds=[server.url("/a.xml")])
+    settings = load_settings(config, {})
+    async with open_runtime(settings) as runtime:
+        finished: list[bool] = []
+
+        async def slow() -> None:
+            await asyncio.sleep(0.3)
+            finished.append(True)
+
+        runtime.pipeline.deliver_pending = slow  # type: ignore[method-assign]
+        ticker = build_scheduler(runtime.pipeline, settings)
+        ticker.start()
+        for _ in range(50):
+            if ticker.running:
+                break
+            await asyncio.sleep(0.02)
+        assert ticker.running
+        await ticker.stop(timeout=5)
+        assert finished == [True] and not ticker.running
