@@ -1,5 +1,12 @@
 """Match items against topics: a pure stage, (item, topics) -> matches with score and evidence.
 
+Cost is flat in the number of topics. Every term of every topic is compiled into one index of
+the word sequences it accepts (its phrases with their inflections). An item's words are scanned
+once against that index, like Aho-Corasick over words; only the topics with a term found (or
+that can match without one) are then evaluated. So the cost per item grows with the topics that
+hit, not with the topics defined. Terms with a prefix in the middle (``"pull* out"``) are looked
+up by their first word and checked; regular expressions run only for topics that need them.
+
 Scoring: each term that matched (and is not negated) adds ``TITLE_WEIGHT`` per hit in the
 title and 1 per hit in the text, counting at most ``MAX_HITS_PER_TERM`` hits per field, so a
 long article that repeats a word is not worth more than a headline that names it.
@@ -7,28 +14,36 @@ long article that repeats a word is not worth more than a headline that names it
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.models import Evidence, Item, Match, Topic
 from bot.query import (
     And,
     Contribution,
+    Leaf,
     Near,
     Node,
+    Not,
     Or,
+    Regex,
     Span,
     Term,
     TokenizedText,
     explain,
+    leaf_spans,
+    leaves,
     parse_query,
-    positive_terms,
+    variants,
 )
 from bot.query import tokenize as tokenize_text
 
-__all__ = ["TITLE_WEIGHT", "CompiledTopic", "Matcher", "snippet"]
+__all__ = ["TITLE_WEIGHT", "CompiledTopic", "Matcher", "anchors", "snippet"]
 
 TITLE_WEIGHT = 3.0
+FIELD_WEIGHTS = {"title": TITLE_WEIGHT, "text": 1.0, "source": 0.0}
 MAX_HITS_PER_TERM = 3
 SNIPPET_CHARS = 60
 
@@ -37,7 +52,6 @@ SNIPPET_CHARS = 60
 class CompiledTopic:
     topic: Topic
     tree: Node
-    positives: frozenset[Term]
 
 
 def snippet(text: TokenizedText, span: Span, width: int = SNIPPET_CHARS) -> str:
@@ -55,82 +69,296 @@ def snippet(text: TokenizedText, span: Span, width: int = SNIPPET_CHARS) -> str:
     return f"{'…' if lo > 0 else ''}{body}{'…' if hi < len(text.raw) else ''}"
 
 
-def _needs_a_positive_term(node: Node) -> bool:
-    """True when ``node`` can only match if one of its positive terms occurs in the item."""
-    if isinstance(node, Term | Near):
-        return not (
-            isinstance(node, Near) and node.negated and not _needs_a_positive_term(node.left)
-        )
+def anchors(node: Node) -> frozenset[Leaf] | None:
+    """Terms of which at least one must occur for ``node`` to match; None if there is no such set.
+
+    ``a OR b``: one of a, b. ``a AND b``: a's anchors are enough (the smallest set is taken).
+    ``NOT a`` can match without any term. Regular expressions are not indexed, so a regex-only
+    branch has no anchors and its topic is evaluated for every item.
+    """
+    if isinstance(node, Term):
+        return frozenset({node})
+    if isinstance(node, Regex | Not):
+        return None
+    if isinstance(node, Near):
+        left = anchors(node.left)
+        if node.negated:
+            return left
+        right = anchors(node.right)
+        options = [a for a in (left, right) if a is not None]
+        return min(options, key=len) if options else None
     if isinstance(node, And):
-        return any(_needs_a_positive_term(c) for c in node.children)
-    if isinstance(node, Or):
-        return all(_needs_a_positive_term(c) for c in node.children)
-    return False  # NOT x matches items without x
+        found = [a for a in (anchors(c) for c in node.children) if a is not None]
+        return min(found, key=len) if found else None
+    assert isinstance(node, Or)
+    union: set[Leaf] = set()
+    for child in node.children:
+        sub = anchors(child)
+        if sub is None:
+            return None
+        union |= sub
+    return frozenset(union)
+
+
+def _put(table: dict[Any, Any], key: Any, value: Any) -> None:
+    """Add ``value`` under ``key``: most keys have one value, kept bare to save memory."""
+    old = table.get(key)
+    if old is None:
+        table[key] = value
+    elif isinstance(old, list):
+        old.append(value)
+    else:
+        table[key] = [old, value]
+
+
+def _stands_for(word: str, family: str | list[str] | None) -> tuple[str, ...]:
+    if family is None:
+        return (word,)
+    if isinstance(family, str):
+        return (word, family)
+    return (word, *family)
+
+
+def _drop(table: dict[Any, Any], key: Any, value: Any) -> None:
+    old = table.get(key)
+    if old is None:
+        return
+    if isinstance(old, list):
+        if value in old:
+            old.remove(value)
+        if len(old) == 1:
+            table[key] = old[0]
+        elif not old:
+            del table[key]
+    elif old == value:
+        del table[key]
 
 
 class Matcher:
     """Compiled topics; :meth:`match` returns the topics an item matches, best first.
 
-    Every term needs its first word in the item, so the topics are indexed by the first word of
-    their terms (and by prefix for ``word*``): an item is evaluated only against the topics one of
-    whose words it contains. Cost grows with the topics that could hit, not the topics defined.
+    ``aliases`` are the named alias sets (``@name``) the queries may use. Topics can be added and
+    removed one at a time (:meth:`add`, :meth:`remove`) without recompiling the others.
     """
 
-    def __init__(self, topics: Iterable[Topic]) -> None:
-        self.topics: tuple[CompiledTopic, ...] = tuple(
-            CompiledTopic(t, tree, frozenset(positive_terms(tree)))
-            for t in topics
-            for tree in (parse_query(t.query),)
-        )
-        self._by_word: dict[str, set[int]] = {}
-        self._by_prefix: dict[str, set[int]] = {}
-        self._always: set[int] = set()
-        for n, compiled in enumerate(self.topics):
-            if not _needs_a_positive_term(compiled.tree):
-                self._always.add(n)
-                continue
-            for term in compiled.positives:
-                first = term.parts[0].lower()
-                table = self._by_prefix if term.prefixes and term.prefixes[0] else self._by_word
-                table.setdefault(first, set()).add(n)
-        self._prefix_lengths = sorted({len(p) for p in self._by_prefix})
+    def __init__(self, topics: Iterable[Topic], aliases: Mapping[str, str] | None = None) -> None:
+        self.aliases = dict(aliases or {})
+        self._topics: dict[str, CompiledTopic] = {}
+        # Phrase keys: the query's words, lower-case, "~word" for a word that also matches its
+        # inflections. "pull out" written in lower case is "~pull ~out".
+        self._phrases: dict[str, Term | list[Term]] = {}
+        # "~pull" for "~pull ~out": keep extending. Never shrinks: a stale start costs a lookup.
+        self._phrase_starts: set[str] = set()
+        self._family: dict[str, str | list[str]] = {}  # "pulled" -> "~pull": keys it stands for
+        self._family_uses: dict[str, int] = {}  # "~pull" -> how many indexed parts use it
+        self._prefixed: dict[str, list[Term]] = {}  # "withdr" -> terms with a prefix part
+        self._prefix_lengths: list[int] = []
+        self._topics_of: dict[Leaf, str | list[str]] = {}  # anchor term -> topic id(s)
+        self._always: set[str] = set()  # topics without anchors
+        self._indexed: dict[Leaf, int] = {}  # term -> number of topics using it
+        self._interned: dict[Term, Term] = {}  # one object per distinct term
+        for topic in topics:
+            self.add(topic)
+
+    # ------------------------------------------------------------------ compiling
+    @property
+    def topics(self) -> tuple[CompiledTopic, ...]:
+        return tuple(self._topics.values())
+
+    def __len__(self) -> int:
+        return len(self._topics)
+
+    def compile(self, topic: Topic) -> CompiledTopic:
+        """Parse a topic's query. :raises QueryError: it is invalid."""
+        return CompiledTopic(topic, parse_query(topic.query, self.aliases, self._interned))
+
+    def add(self, topic: Topic | CompiledTopic) -> None:
+        """Add or replace one topic. :raises QueryError: its query is invalid."""
+        compiled = topic if isinstance(topic, CompiledTopic) else self.compile(topic)
+        topic_id = compiled.topic.id
+        if topic_id in self._topics:
+            self.remove(topic_id)
+        self._topics[topic_id] = compiled
+        for leaf in set(leaves(compiled.tree)):
+            self._index_leaf(leaf)
+        found = anchors(compiled.tree)
+        if found is None:
+            self._always.add(topic_id)
+        else:
+            for leaf in found:
+                _put(self._topics_of, leaf, topic_id)
+
+    def remove(self, topic_id: str) -> None:
+        """Remove one topic (nothing happens if it is not there)."""
+        compiled = self._topics.pop(topic_id, None)
+        if compiled is None:
+            return
+        self._always.discard(topic_id)
+        for leaf in anchors(compiled.tree) or ():
+            _drop(self._topics_of, leaf, topic_id)
+        for leaf in set(leaves(compiled.tree)):
+            self._unindex_leaf(leaf)
 
     @staticmethod
-    def index(item: Item) -> dict[str, TokenizedText]:
-        return {"title": tokenize_text(item.title), "text": tokenize_text(item.text)}
+    def _part_keys(term: Term) -> list[str] | None:
+        """The term's key words, or None if a part is a prefix (then it is checked directly)."""
+        if term.prefix:
+            return None
+        keys = []
+        for part, options in zip(term.parts, variants(term), strict=True):
+            keys.append(sys.intern(f"~{part.lower()}" if len(options) > 1 else part.lower()))
+        return keys
 
-    def candidates(self, doc: dict[str, TokenizedText]) -> list[int]:
-        """Indexes of the topics that may match ``doc``, in definition order."""
-        found = set(self._always)
-        by_word, by_prefix = self._by_word, self._by_prefix
-        for text in doc.values():
-            for word in text.index:
-                hit = by_word.get(word)
-                if hit:
-                    found |= hit
-                for length in self._prefix_lengths:
-                    if length > len(word):
+    def _index_leaf(self, leaf: Leaf) -> None:
+        count = self._indexed.get(leaf, 0)
+        self._indexed[leaf] = count + 1
+        if count or not isinstance(leaf, Term):
+            return
+        keys = self._part_keys(leaf)
+        if keys is None:
+            self._prefixed.setdefault(leaf.parts[0].lower(), []).append(leaf)
+            self._prefix_lengths = sorted({len(p) for p in self._prefixed})
+            return
+        _put(self._phrases, " ".join(keys), leaf)
+        for n in range(1, len(keys)):
+            start = " ".join(keys[:n])
+            self._phrase_starts.add(sys.intern(start))
+        for key, options in zip(keys, variants(leaf), strict=True):
+            if key.startswith("~"):
+                uses = self._family_uses.get(key, 0)
+                self._family_uses[key] = uses + 1
+                if not uses:
+                    for word in options:
+                        _put(self._family, word, key)
+
+    def _unindex_leaf(self, leaf: Leaf) -> None:
+        count = self._indexed.get(leaf, 0) - 1
+        if count > 0:
+            self._indexed[leaf] = count
+            return
+        self._indexed.pop(leaf, None)
+        if not isinstance(leaf, Term):
+            return
+        self._interned.pop(leaf, None)
+        keys = self._part_keys(leaf)
+        if keys is None:
+            terms = self._prefixed.get(leaf.parts[0].lower(), [])
+            if leaf in terms:
+                terms.remove(leaf)
+            if not terms:
+                self._prefixed.pop(leaf.parts[0].lower(), None)
+                self._prefix_lengths = sorted({len(p) for p in self._prefixed})
+            return
+        _drop(self._phrases, " ".join(keys), leaf)
+        for key, options in zip(keys, variants(leaf), strict=True):
+            if key.startswith("~"):
+                uses = self._family_uses.get(key, 0) - 1
+                if uses > 0:
+                    self._family_uses[key] = uses
+                    continue
+                self._family_uses.pop(key, None)
+                for word in options:
+                    _drop(self._family, word, key)
+
+    # ------------------------------------------------------------------ matching
+    @staticmethod
+    def index(item: Item) -> dict[str, TokenizedText]:
+        return {
+            "title": tokenize_text(item.title),
+            "text": tokenize_text(item.text),
+            "source": tokenize_text(item.source_name),
+        }
+
+    def scan(self, doc: Mapping[str, TokenizedText]) -> dict[Leaf, list[Span]]:
+        """Every indexed term that occurs in ``doc``, with its places: one pass over the words.
+
+        Each word stands for itself and for the inflected query words whose forms include it
+        ("pulled" stands for "~pull"); runs of such keys are looked up as phrases, extended
+        only while they are the start of some phrase.
+        """
+        found: dict[Leaf, list[Span]] = {}
+        phrases, starts, family = self._phrases, self._phrase_starts, self._family
+        prefixed, lengths = self._prefixed, self._prefix_lengths
+        to_check: set[Term] = set()
+        for name, text in doc.items():
+            words = text.words
+            n = len(words)
+            options = [_stands_for(w, family.get(w)) for w in words]
+            for i in range(n):
+                current: Sequence[str] = options[i]
+                j = i + 1
+                while current:
+                    for key in current:
+                        hit = phrases.get(key)
+                        if hit is not None:
+                            for term in hit if isinstance(hit, list) else (hit,):
+                                if name in term.fields and (
+                                    not term.case_sensitive or text.cased[i:j] == term.parts
+                                ):
+                                    found.setdefault(term, []).append(Span(name, i, j))
+                    if j >= n:
                         break
-                    hit = by_prefix.get(word[:length])
-                    if hit:
-                        found |= hit
-        return sorted(found)
+                    longer: list[str] = []
+                    for key in current:
+                        if key in starts:  # rarely: most words start no phrase
+                            longer.extend(f"{key} {nxt}" for nxt in options[j])
+                    current = longer
+                    j += 1
+            if lengths:
+                for word in text.index:
+                    for length in lengths:
+                        if length > len(word):
+                            break
+                        to_check.update(prefixed.get(word[:length], ()))
+        for term in to_check:
+            spans = leaf_spans(term, doc)
+            if spans:
+                found[term] = spans
+        return found
+
+    def candidates(self, found: Mapping[Leaf, list[Span]]) -> list[str]:
+        """The topics worth evaluating: one of their anchors occurs, or they have none."""
+        ids = set(self._always)
+        topics_of = self._topics_of
+        for leaf in found:
+            owners = topics_of.get(leaf)
+            if owners is None:
+                continue
+            if isinstance(owners, str):
+                ids.add(owners)
+            else:
+                ids.update(owners)
+        return sorted(ids)
 
     def match(self, item: Item) -> list[Match]:
-        doc = self.index(item)
-        cache: dict[Term, list[Span]] = {}  # shared: a term used by many topics is found once
+        return self.match_doc(self.index(item))
+
+    def match_doc(self, doc: Mapping[str, TokenizedText]) -> list[Match]:
+        cache = self.scan(doc)
+        indexed = self._indexed
+
+        def resolve(leaf: Leaf, d: Mapping[str, TokenizedText]) -> list[Span]:
+            # Indexed terms absent from the scan do not occur; only regexes are run here.
+            if isinstance(leaf, Term) and leaf in indexed:
+                return []
+            return leaf_spans(leaf, d)
+
         matches: list[Match] = []
-        for n in self.candidates(doc):
-            compiled = self.topics[n]
-            found = explain(compiled.tree, doc, cache)
-            if found is None:
-                continue
-            matches.append(self._match(compiled.topic.id, found, doc))
-        matches.sort(key=lambda m: -m.score)
+        snippets: dict[Span, str] = {}  # topics sharing a term share its snippet
+        for topic_id in self.candidates(cache):
+            found = explain(self._topics[topic_id].tree, doc, cache, resolve)
+            if found is not None:
+                matches.append(self._match(topic_id, found, doc, snippets))
+        matches.sort(key=lambda m: (-m.score, m.topic_id))
         return matches
 
     @staticmethod
-    def _match(topic_id: str, found: list[Contribution], doc: dict[str, TokenizedText]) -> Match:
+    def _match(
+        topic_id: str,
+        found: list[Contribution],
+        doc: Mapping[str, TokenizedText],
+        snippets: dict[Span, str] | None = None,
+    ) -> Match:
         by_term: dict[tuple[str, str], list[Span]] = {}
         for term, span in found:
             spans = by_term.setdefault((term.raw, span.field), [])
@@ -138,10 +366,16 @@ class Matcher:
                 spans.append(span)
         evidence: list[Evidence] = []
         score = 0.0
-        for (raw, field), spans in by_term.items():
+        for (raw, where), spans in by_term.items():
             spans.sort(key=lambda s: s.start)
             counted = min(len(spans), MAX_HITS_PER_TERM)
-            score += counted * (TITLE_WEIGHT if field == "title" else 1.0)
-            evidence.append(Evidence(raw, field, len(spans), snippet(doc[field], spans[0])))
+            score += counted * FIELD_WEIGHTS.get(where, 1.0)
+            first = spans[0]
+            text = snippets.get(first) if snippets is not None else None
+            if text is None:
+                text = snippet(doc[where], first)
+                if snippets is not None:
+                    snippets[first] = text
+            evidence.append(Evidence(raw, where, len(spans), text))
         evidence.sort(key=lambda e: (e.field != "title", -e.count, e.term))
         return Match(topic_id, round(score, 2), tuple(evidence))

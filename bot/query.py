@@ -6,47 +6,68 @@ Grammar (operators are upper-case; everything else is case-insensitive)::
     or       := and ("OR" and)*
     and      := unary (["AND"] unary)*          adjacent terms are ANDed
     unary    := ("NOT" | "-") unary | near
-    near     := primary ("NEAR/" N primary)*    both sides within N words, either order
-    primary  := [FIELD ":"] ( WORD | WORD"*" | '"' PHRASE '"' | "(" or ")" )
-    FIELD    := "title" | "text"
+    near     := primary (["NOT"] "NEAR/" N primary)*
+    primary  := modifier* ( WORD | WORD"*" | '"' PHRASE '"' | "/" REGEX "/" | "@" ALIAS
+                            | "(" or ")" )
+    modifier := "title:" | "text:" | "source:" | "case:" | "exact:"
 
 A word matches whole words only: ``iraq`` matches "Iraq" and "Iraq's" but not "Iraqi";
-``iraq*`` matches both. Punctuation inside a word splits it into a phrase, so ``ISIS-K``
+``iraq*`` matches both. A word written in lower case also matches its inflections and the
+nouns made from it (``withdraw``: withdrew, withdrawn, withdrawal…); ``exact:`` or a capital
+letter turns that off. Punctuation inside a word splits it into a phrase, so ``ISIS-K``
 matches "ISIS-K" and "ISIS K". A query needs at least one term that is not negated.
-See ``docs/queries.md`` for examples.
+See ``docs/queries.md``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+import sys
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import re2
 
 from bot.errors import QueryError
+from bot.inflect import forms
 
 __all__ = [
+    "ALL_FIELDS",
     "FIELDS",
     "And",
     "Contribution",
+    "Leaf",
     "Near",
     "Node",
     "Not",
     "Or",
+    "Regex",
     "Span",
     "Term",
     "TokenizedText",
     "evaluate",
     "explain",
+    "leaves",
     "parse_query",
     "positive_terms",
+    "term_spans",
     "tokenize",
+    "variants",
 ]
 
 FIELDS = ("title", "text")
-_MODIFIERS = (*FIELDS, "case")
+ALL_FIELDS = ("title", "text", "source")
+_MODIFIERS = (*ALL_FIELDS, "case", "exact")
 MAX_QUERY_LENGTH = 10_000
 MAX_NEAR = 100
 MAX_DEPTH = 50
+MAX_TERMS = 500
+MAX_REGEX_LENGTH = 200
+MAX_NEAR_PAIRS = 200  # NEAR stops pairing after this many hits: enough to decide and explain
+_RE2_MEMORY = 1 << 20
 _WORD = re.compile(r"\w+")
 _OPERATORS = {"AND", "OR", "NOT"}
 _NEAR = re.compile(r"^NEAR/(\d+)$")
@@ -105,7 +126,8 @@ class Term(Node):
     """A word, a prefix (``withdr*``) or a phrase: a sequence of word parts.
 
     ``parts`` are lower-case unless ``case_sensitive``; ``prefixes[k]`` says part k matches
-    as a prefix (``"pull* out"``). ``fields`` limits where it may match (default: everywhere).
+    as a prefix (``"pull* out"``). ``fields`` limits where it may match (default: title and
+    text). Lower-case words also match their inflections unless ``exact`` (see :func:`variants`).
     """
 
     raw: str
@@ -113,10 +135,37 @@ class Term(Node):
     prefixes: tuple[bool, ...] = ()
     fields: tuple[str, ...] = FIELDS
     case_sensitive: bool = False
+    exact: bool = False
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Terms are dictionary keys on the hot path: hash the fields once, not at every lookup.
+        key = (self.raw, self.parts, self.prefixes, self.fields, self.case_sensitive, self.exact)
+        object.__setattr__(self, "_hash", hash(key))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def prefix(self) -> bool:
         return any(self.prefixes)
+
+
+@dataclass(frozen=True, slots=True)
+class Regex(Node):
+    """A regular expression, run by RE2 (linear time, bounded memory) on each field's text."""
+
+    raw: str
+    pattern: str
+    fields: tuple[str, ...] = FIELDS
+    case_sensitive: bool = False
+
+    def compiled(self) -> Any:
+        return _compile_regex(self.pattern, self.case_sensitive)
+
+
+Leaf = Term | Regex
+"""What evidence points at: a term or a regular expression."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +202,13 @@ class Near(Node):
 
 @dataclass(frozen=True, slots=True)
 class _Tok:
-    kind: str  # WORD PHRASE LPAREN RPAREN AND OR NOT NEAR FIELD END
+    kind: str  # WORD PHRASE REGEX ALIAS LPAREN RPAREN AND OR NOT NEAR FIELD END
     value: str
     pos: int
+
+
+_BARE = re.compile(r"[^\s()\"“”]+")
+_QUOTE = re.compile(r"[\"“”]")
 
 
 def _lex(query: str) -> list[_Tok]:
@@ -172,39 +225,54 @@ def _lex(query: str) -> list[_Tok]:
             toks.append(_Tok("RPAREN", c, i))
             i += 1
         elif c in '"“”':
-            close = re.compile(r"[\"“”]").search(query, i + 1)
+            close = _QUOTE.search(query, i + 1)
             if close is None:
                 raise QueryError(
                     "unterminated phrase", query=query, position=i, expected='a closing "'
                 )
             toks.append(_Tok("PHRASE", query[i + 1 : close.start()], i))
             i = close.end()
+        elif c == "/":
+            j = i + 1
+            while j < n and query[j] != "/":
+                j += 2 if query[j] == "\\" else 1
+            if j >= n:
+                raise QueryError(
+                    "unterminated regular expression",
+                    query=query,
+                    position=i,
+                    expected="a closing / (write \\/ for a slash inside it)",
+                )
+            toks.append(_Tok("REGEX", query[i + 1 : j].replace("\\/", "/"), i))
+            i = j + 1
         elif c == "-" and i + 1 < n and not query[i + 1].isspace() and query[i + 1] != "-":
             toks.append(_Tok("NOT", c, i))
             i += 1
         else:
-            m = re.compile(r"[^\s()\"“”]+").match(query, i)
+            m = _BARE.match(query, i)
             assert m is not None
             word = m.group()
             if word in _OPERATORS:
                 toks.append(_Tok(word, word, i))
             elif _NEAR.match(word):
                 toks.append(_Tok("NEAR", word, i))
-            elif word.upper().startswith("NEAR/") and word.startswith("NEAR"):
+            elif word.startswith("NEAR/"):
                 raise QueryError(
                     f"bad proximity operator {word!r}",
                     query=query,
                     position=i,
                     expected="NEAR/N with a number of words, e.g. NEAR/5",
                 )
+            elif word.startswith("@"):
+                toks.append(_Tok("ALIAS", word[1:], i))
             elif ":" in word and word.split(":", 1)[0].lower() in _MODIFIERS:
                 at = i
                 while ":" in word and word.split(":", 1)[0].lower() in _MODIFIERS:
                     name, word = word.split(":", 1)
                     toks.append(_Tok("FIELD", name.lower(), at))
                     at += len(name) + 1
-                if word:
-                    toks.append(_Tok("WORD", word, at))
+                i = at  # what follows the modifiers is lexed as usual: title:/re/, case:@names
+                continue
             else:
                 toks.append(_Tok("WORD", word, i))
             i = m.end()
@@ -212,18 +280,42 @@ def _lex(query: str) -> list[_Tok]:
     return toks
 
 
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    fields: tuple[str, ...] = FIELDS
+    case: bool = False
+    exact: bool = False
+
+    def with_modifier(self, name: str) -> _Scope:
+        if name == "case":
+            return _Scope(self.fields, True, True)
+        if name == "exact":
+            return _Scope(self.fields, self.case, True)
+        return _Scope((name,), self.case, self.exact)
+
+
 class _Parser:
-    def __init__(self, query: str) -> None:
+    def __init__(
+        self,
+        query: str,
+        aliases: Mapping[str, str] | None = None,
+        depth: int = 0,
+        interned: dict[Term, Term] | None = None,
+    ) -> None:
         self.query = query
+        self.interned = interned
         self.toks = _lex(query)
         self.i = 0
-        self.depth = 0
+        self.depth = depth
+        self.aliases = aliases or {}
+        self.scope = _Scope()
+        self.terms = 0
 
     def deeper(self, tok: _Tok) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise self.error(
-                "query nested too deeply", tok, f"at most {MAX_DEPTH} levels of ( ) and NOT"
+                "query nested too deeply", tok, f"at most {MAX_DEPTH} levels of ( ), NOT and @"
             )
 
     def peek(self) -> _Tok:
@@ -236,6 +328,15 @@ class _Parser:
 
     def error(self, message: str, tok: _Tok, expected: str) -> QueryError:
         return QueryError(message, query=self.query, position=tok.pos, expected=expected)
+
+    def count_term(self, tok: _Tok) -> None:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise self.error(
+                f"query has more than {MAX_TERMS} terms",
+                tok,
+                "fewer alternatives: put shared words in an alias set, or split the topic",
+            )
 
     def parse(self) -> Node:
         if self.peek().kind == "END":
@@ -262,7 +363,7 @@ class _Parser:
             if kind == "AND":
                 self.take()
                 children.append(self.parse_unary())
-            elif kind in ("WORD", "PHRASE", "LPAREN", "NOT", "FIELD"):
+            elif kind in ("WORD", "PHRASE", "REGEX", "ALIAS", "LPAREN", "NOT", "FIELD"):
                 children.append(self.parse_unary())
             else:
                 break
@@ -299,21 +400,30 @@ class _Parser:
             left = Near(left, right, distance, negated)
         return left
 
-    def parse_primary(self, fields: tuple[str, ...] = FIELDS, case: bool = False) -> Node:
+    def parse_primary(self) -> Node:
         tok = self.take()
         if tok.kind == "FIELD":
             nxt = self.peek()
-            if nxt.kind not in ("WORD", "PHRASE", "LPAREN", "FIELD"):
+            if nxt.kind not in ("WORD", "PHRASE", "REGEX", "ALIAS", "LPAREN", "FIELD"):
                 raise self.error(
                     f"{tok.value}: needs something to search",
                     nxt,
                     f'a word, "phrase" or ( right after {tok.value}:',
                 )
-            if tok.value == "case":
-                return self.parse_primary(fields, True)
-            return self.parse_primary((tok.value,), case)
+            outer = self.scope
+            self.scope = outer.with_modifier(tok.value)
+            try:
+                return self.parse_primary()
+            finally:
+                self.scope = outer
         if tok.kind in ("WORD", "PHRASE"):
-            return self.term(tok, tok.value, fields, case)
+            self.count_term(tok)
+            return self.term(tok, tok.value)
+        if tok.kind == "REGEX":
+            self.count_term(tok)
+            return self.regex(tok)
+        if tok.kind == "ALIAS":
+            return self.alias(tok)
         if tok.kind == "LPAREN":
             if self.peek().kind == "RPAREN":
                 raise self.error("empty parentheses", self.peek(), "a term inside ( )")
@@ -323,7 +433,7 @@ class _Parser:
             close = self.take()
             if close.kind != "RPAREN":
                 raise self.error("missing )", close, f") to close the ( at position {tok.pos + 1}")
-            return _scoped(node, fields, case) if (fields != FIELDS or case) else node
+            return node
         if tok.kind == "END":
             raise self.error("query ends too early", tok, 'a word, a "phrase" or (')
         if tok.kind == "RPAREN":
@@ -332,7 +442,44 @@ class _Parser:
             f"{tok.value} needs a term before and after it", tok, 'a word, a "phrase" or ('
         )
 
-    def term(self, tok: _Tok, text: str, fields: tuple[str, ...], case: bool) -> Term:
+    def alias(self, tok: _Tok) -> Node:
+        text = self.aliases.get(tok.value)
+        if text is None:
+            known = ", ".join("@" + a for a in sorted(self.aliases)) or "none are defined"
+            raise self.error(f"unknown alias set @{tok.value}", tok, f"one of: {known}")
+        self.deeper(tok)
+        inner = _Parser(text, self.aliases, self.depth, self.interned)
+        inner.scope = self.scope
+        inner.terms = self.terms
+        try:
+            node = inner.parse()
+        except QueryError as exc:
+            raise self.error(
+                f"in @{tok.value}: {exc.message.split(' at position')[0]}", tok, exc.expected
+            ) from None
+        self.terms = inner.terms
+        self.depth -= 1
+        return node
+
+    def regex(self, tok: _Tok) -> Regex:
+        pattern = tok.value
+        if not pattern:
+            raise self.error("empty regular expression", tok, "a pattern between / and /")
+        if len(pattern) > MAX_REGEX_LENGTH:
+            raise self.error(
+                f"regular expression is {len(pattern)} characters long",
+                tok,
+                f"at most {MAX_REGEX_LENGTH} characters",
+            )
+        try:
+            _compile_regex(pattern, self.scope.case)
+        except re2.error as exc:
+            raise self.error(f"invalid regular expression: {exc}", tok, "an RE2 pattern") from None
+        raw = ("case:" if self.scope.case else "") + f"/{pattern}/"
+        return Regex(raw, pattern, self.scope.fields, self.scope.case)
+
+    def term(self, tok: _Tok, text: str) -> Term:
+        case, exact = self.scope.case, self.scope.exact
         parts: list[str] = []
         prefixes: list[bool] = []
         offset = 0
@@ -357,46 +504,56 @@ class _Parser:
             prefixes.extend([False] * (len(pieces) - 1) + ([star] if pieces else []))
         if not parts:
             raise self.error(f"{text!r} has no letters or digits", tok, "a word")
-        return Term(
+        term = Term(
             raw=("case:" if case else "") + text,
-            parts=tuple(parts),
-            prefixes=tuple(prefixes),
-            fields=fields,
+            parts=_shared(tuple(sys.intern(p) for p in parts)),
+            prefixes=_shared(tuple(prefixes)),
+            fields=self.scope.fields,
             case_sensitive=case,
+            exact=exact and not case,
         )
+        if self.interned is None:
+            return term
+        # The same term in many topics is one object: 100,000 topics share most of their words.
+        return self.interned.setdefault(term, term)
+
+
+_TUPLES: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # small tuples of parts/flags, shared
+
+
+def _shared(value: tuple[Any, ...]) -> Any:
+    if len(value) > 4:
+        return value
+    return _TUPLES.setdefault(value, value)
+
+
+@lru_cache(maxsize=4096)
+def _compile_regex(pattern: str, case_sensitive: bool) -> Any:
+    options = re2.Options()
+    options.max_mem = _RE2_MEMORY
+    options.case_sensitive = case_sensitive
+    options.log_errors = False
+    return re2.compile(pattern, options)
 
 
 def _positional(node: Node) -> bool:
-    if isinstance(node, Term | Near):
+    if isinstance(node, Term | Regex | Near):
         return True
     if isinstance(node, Or):
         return all(_positional(c) for c in node.children)
     return False
 
 
-def _scoped(node: Node, fields: tuple[str, ...], case: bool) -> Node:
-    """Apply a field scope (and case sensitivity) to every term below ``node``."""
-    if isinstance(node, Term):
-        if case and not node.case_sensitive:
-            # Parts were lower-cased at parse time; take them again from the raw text.
-            cased = tuple(_WORD.findall(node.raw))
-            node = Term("case:" + node.raw, cased, node.prefixes, node.fields, True)
-        keep = node.fields if node.fields != FIELDS else fields
-        return replace(node, fields=keep)
-    if isinstance(node, And):
-        return And(tuple(_scoped(c, fields, case) for c in node.children))
-    if isinstance(node, Or):
-        return Or(tuple(_scoped(c, fields, case) for c in node.children))
-    if isinstance(node, Not):
-        return Not(_scoped(node.child, fields, case))
-    assert isinstance(node, Near)
-    return replace(
-        node, left=_scoped(node.left, fields, case), right=_scoped(node.right, fields, case)
-    )
+def parse_query(
+    query: str,
+    aliases: Mapping[str, str] | None = None,
+    interned: dict[Term, Term] | None = None,
+) -> Node:
+    """Parse ``query`` into a tree, or raise :class:`QueryError` with the position and the fix.
 
-
-def parse_query(query: str) -> Node:
-    """Parse ``query`` into a tree, or raise :class:`QueryError` with the position and the fix."""
+    ``aliases`` maps alias-set names to query text, used as ``@name``. With ``interned``,
+    equal terms come out as one shared object (the dict collects them).
+    """
     if len(query) > MAX_QUERY_LENGTH:
         raise QueryError(
             f"query is {len(query)} characters long",
@@ -404,7 +561,7 @@ def parse_query(query: str) -> Node:
             position=MAX_QUERY_LENGTH,
             expected=f"at most {MAX_QUERY_LENGTH} characters",
         )
-    node = _Parser(query).parse()
+    node = _Parser(query, aliases, interned=interned).parse()
     if not any(True for _ in positive_terms(node)):
         raise QueryError(
             "a query needs at least one term that is not negated",
@@ -415,9 +572,9 @@ def parse_query(query: str) -> Node:
     return node
 
 
-def positive_terms(node: Node, negated: bool = False) -> Iterator[Term]:
+def positive_terms(node: Node, negated: bool = False) -> Iterator[Leaf]:
     """The terms whose presence can make the query match (not under an odd number of NOTs)."""
-    if isinstance(node, Term):
+    if isinstance(node, Term | Regex):
         if not negated:
             yield node
     elif isinstance(node, And | Or):
@@ -427,43 +584,108 @@ def positive_terms(node: Node, negated: bool = False) -> Iterator[Term]:
         yield from positive_terms(node.child, not negated)
     elif isinstance(node, Near):
         yield from positive_terms(node.left, negated)
-        yield from positive_terms(node.right, negated)
+        yield from positive_terms(node.right, negated and not node.negated)
+
+
+def leaves(node: Node) -> Iterator[Leaf]:
+    """Every term and regular expression in the tree, negated or not."""
+    if isinstance(node, Term | Regex):
+        yield node
+    elif isinstance(node, And | Or):
+        for child in node.children:
+            yield from leaves(child)
+    elif isinstance(node, Not):
+        yield from leaves(node.child)
+    elif isinstance(node, Near):
+        yield from leaves(node.left)
+        yield from leaves(node.right)
+
+
+@lru_cache(maxsize=8192)
+def variants(term: Term) -> tuple[frozenset[str], ...]:
+    """For each part of ``term``, the words it accepts (before the prefix rule).
+
+    Case-sensitive parts keep their case; a part written in lower case (and not ``exact``)
+    accepts its inflections; anything else (names, acronyms, numbers) only itself.
+    """
+    raw = term.raw.removeprefix("case:")
+    written = _WORD.findall(raw.replace("*", " "))
+    if len(written) != len(term.parts):  # built by hand: take the parts as written
+        written = list(term.parts)
+    out: list[frozenset[str]] = []
+    for k, part in enumerate(term.parts):
+        prefix = bool(term.prefixes) and term.prefixes[k]
+        if term.case_sensitive or prefix or term.exact or not written[k].islower():
+            out.append(frozenset({part}))
+        else:
+            out.append(forms(part))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- evaluation
 
 
-def _part_matches(word: str, part: str, prefix: bool) -> bool:
-    return word.startswith(part) if prefix else word == part
-
-
-def term_spans(term: Term, doc: dict[str, TokenizedText]) -> list[Span]:
-    """Every place ``term`` occurs in the fields it may match."""
+def term_spans(term: Term, doc: Mapping[str, TokenizedText]) -> list[Span]:
+    """Every place ``term`` occurs in the fields it may match (the direct, slow way)."""
     spans: list[Span] = []
     n = len(term.parts)
-    first = term.parts[0].lower()
+    options = variants(term)
     prefixes = term.prefixes or (False,) * n
     for name in term.fields:
         text = doc.get(name)
         if text is None:
             continue
         if prefixes[0]:
+            first = term.parts[0].lower()
             starts = sorted(i for w, pos in text.index.items() if w.startswith(first) for i in pos)
         else:
-            starts = text.index.get(first, [])
+            starts = sorted(i for form in options[0] for i in text.index.get(form.lower(), ()))
         words = text.cased if term.case_sensitive else text.words
         for i in starts:
             if i + n > len(words):
                 continue
-            if all(_part_matches(words[i + k], term.parts[k], prefixes[k]) for k in range(n)):
+            for k in range(n):
+                word = words[i + k]
+                if prefixes[k]:
+                    if not word.startswith(term.parts[k]):
+                        break
+                elif word not in options[k]:
+                    break
+            else:
                 spans.append(Span(name, i, i + n))
     return spans
 
 
-Contribution = tuple[Term, Span]
+def regex_spans(node: Regex, doc: Mapping[str, TokenizedText]) -> list[Span]:
+    """Where the expression matches, as the word positions it covers."""
+    spans: list[Span] = []
+    compiled = node.compiled()
+    for name in node.fields:
+        text = doc.get(name)
+        if text is None or not text.raw:
+            continue
+        starts = [a for a, _ in text.offsets]
+        for m in compiled.finditer(text.raw):
+            a, b = m.span()
+            if a == b:
+                continue
+            first = max(0, bisect_right(starts, a) - 1)
+            last = max(first + 1, bisect_left(starts, b))
+            spans.append(Span(name, first, last))
+            if len(spans) >= MAX_NEAR_PAIRS:
+                break
+    return spans
+
+
+def leaf_spans(leaf: Leaf, doc: Mapping[str, TokenizedText]) -> list[Span]:
+    return term_spans(leaf, doc) if isinstance(leaf, Term) else regex_spans(leaf, doc)
+
+
+Contribution = tuple[Leaf, Span]
 """A term and one place it occurred that helped the query match."""
 
 _Hit = tuple[Span, tuple[Contribution, ...]]
+Resolver = Callable[[Leaf, Mapping[str, TokenizedText]], list[Span]]
 
 
 def _gap(a: Span, b: Span) -> int:
@@ -471,51 +693,70 @@ def _gap(a: Span, b: Span) -> int:
     return b.start - a.end if b.start >= a.end else a.start - b.end
 
 
-def _hits(node: Node, doc: dict[str, TokenizedText], cache: dict[Term, list[Span]]) -> list[_Hit]:
+def _hits(
+    node: Node,
+    doc: Mapping[str, TokenizedText],
+    cache: dict[Leaf, list[Span]],
+    resolve: Resolver,
+) -> list[_Hit]:
     """Where a positional node (term, OR of terms, NEAR) occurs, with the terms behind each hit."""
-    if isinstance(node, Term):
+    if isinstance(node, Term | Regex):
         spans = cache.get(node)
         if spans is None:
-            spans = cache[node] = term_spans(node, doc)
+            spans = cache[node] = resolve(node, doc)
         return [(s, ((node, s),)) for s in spans]
     if isinstance(node, Or):
         out: list[_Hit] = []
         for child in node.children:
-            out.extend(_hits(child, doc, cache))
+            out.extend(_hits(child, doc, cache, resolve))
         return out
     assert isinstance(node, Near)
-    left = _hits(node.left, doc, cache)
-    right = _hits(node.right, doc, cache) if left else []
-    if node.negated:
-        return [
-            (a, why_a)
-            for a, why_a in left
-            if not any(b.field == a.field and _gap(a, b) <= node.distance for b, _ in right)
-        ]
+    left = _hits(node.left, doc, cache, resolve)
+    right = _hits(node.right, doc, cache, resolve) if left else []
+    # Sorted by position, each left hit only looks at the right hits in its window: the cost is
+    # about (left + right) log(right), not left * right, and pairing stops at MAX_NEAR_PAIRS.
+    right.sort(key=lambda h: (h[0].field, h[0].start))
+    keys = [(h[0].field, h[0].start) for h in right]
+    reach = node.distance + max((h[0].end - h[0].start for h in left + right), default=1)
     out = []
     for a, why_a in left:
-        for b, why_b in right:
-            # Two different places: a word is not "near" itself (war NEAR/5 war needs two).
-            if a.field == b.field and 0 <= _gap(a, b) <= node.distance:
-                span = Span(a.field, min(a.start, b.start), max(a.end, b.end))
-                out.append((span, why_a + why_b))
+        lo = bisect_left(keys, (a.field, a.start - reach))
+        hi = bisect_right(keys, (a.field, a.end + node.distance))
+        near = [
+            (b, why_b)
+            for b, why_b in right[lo:hi]
+            if (_gap(a, b) <= node.distance if node.negated else 0 <= _gap(a, b) <= node.distance)
+        ]
+        if node.negated:
+            if not near:
+                out.append((a, why_a))
+            continue
+        for b, why_b in near:
+            span = Span(a.field, min(a.start, b.start), max(a.end, b.end))
+            out.append((span, why_a + why_b))
+        if len(out) >= MAX_NEAR_PAIRS:
+            break
     return out
 
 
 def explain(
-    node: Node, doc: dict[str, TokenizedText], cache: dict[Term, list[Span]]
+    node: Node,
+    doc: Mapping[str, TokenizedText],
+    cache: dict[Leaf, list[Span]],
+    resolve: Resolver = leaf_spans,
 ) -> list[Contribution] | None:
     """None if ``node`` does not match ``doc``; else the term occurrences that made it match.
 
-    ``cache`` keeps each term's occurrences, so a term shared by many topics is looked up once.
+    ``cache`` keeps each term's occurrences, so a term shared by many topics is looked up once;
+    ``resolve`` finds the occurrences of a term that is not in the cache.
     """
-    if isinstance(node, Term | Near):
-        hits = _hits(node, doc, cache)
+    if isinstance(node, Term | Regex | Near):
+        hits = _hits(node, doc, cache, resolve)
         return [c for _, why in hits for c in why] if hits else None
     if isinstance(node, And):
         found: list[Contribution] = []
         for child in node.children:
-            part = explain(child, doc, cache)
+            part = explain(child, doc, cache, resolve)
             if part is None:
                 return None
             found.extend(part)
@@ -525,15 +766,15 @@ def explain(
         any_hit = False
         found = []
         for child in node.children:
-            part = explain(child, doc, cache)
+            part = explain(child, doc, cache, resolve)
             if part is not None:
                 any_hit = True
                 found.extend(part)
         return found if any_hit else None
     assert isinstance(node, Not)
-    return None if explain(node.child, doc, cache) is not None else []
+    return None if explain(node.child, doc, cache, resolve) is not None else []
 
 
-def evaluate(node: Node, doc: dict[str, TokenizedText]) -> bool:
-    """Does ``node`` match ``doc``?"""
+def evaluate(node: Node, doc: Mapping[str, TokenizedText]) -> bool:
+    """Does ``node`` match ``doc``? The direct evaluation, term by term."""
     return explain(node, doc, {}) is not None
