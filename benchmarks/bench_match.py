@@ -207,17 +207,18 @@ def main() -> int:
             f" {build:>8.1f} {peak_in_child(topics, rows):>24.0f}"
         )
         del matcher, patterns
-    from bot.config import load_topics
+    from bot.config import load_topic_file
     from bot.pipeline import Pipeline
     from bot.storage.sqlite import SQLiteStore
 
-    defaults = list(load_topics(ROOT / "config" / "topics.toml"))
+    shipped = load_topic_file(ROOT / "config" / "topics.toml")
     raws = [raw_entry(r) for r in rows]
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteStore(Path(tmp) / "bench.sqlite3")
         pipeline = Pipeline(
             store=store,
-            topics=defaults,
+            topics=shipped.topics,
+            aliases=shipped.aliases,
             timezone=ZoneInfo("UTC"),
             feed_source=None,
             folder_source=None,

@@ -19,14 +19,16 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import __version__
-from bot.config import Settings, load_settings, load_topics
+from bot.config import Settings, load_settings, load_topic_file
 from bot.errors import ConfigError, NewsbotError, ParseError
+from bot.explain import explain_lines
 from bot.logsetup import setup_logging
 from bot.match import Matcher
-from bot.models import Match, RawEntry, Topic
+from bot.models import Item, Match, RawEntry
 from bot.normalize import normalize
 from bot.notify.base import Notifier
 from bot.notify.console import ConsoleNotifier
+from bot.query import TokenizedText
 from bot.sources.documents import SUFFIXES, parse_document
 from bot.sources.feeds import parse_feed
 from bot.storage.base import Store
@@ -77,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     match.add_argument("paths", nargs="+", metavar="PATH", help="documents or feed files (XML)")
     match.add_argument("--topics", metavar="FILE", type=Path, help="topics file to use")
     match.add_argument("--json", action="store_true", help="one JSON object per item and line")
+    match.add_argument(
+        "--explain", action="store_true", help="show every topic's query tree, clause by clause"
+    )
     sub.add_parser("check-config", help="validate the config and topics, then exit")
     return parser
 
@@ -138,12 +143,16 @@ def _match_json(entry_matches: list[Match], item_fields: dict[str, object]) -> s
 
 
 def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
-    topics: tuple[Topic, ...]
-    topics = load_topics(args.topics) if args.topics else _settings(args).topics
+    if args.topics:
+        topic_file = load_topic_file(args.topics)
+        topics, aliases = topic_file.topics, topic_file.aliases
+    else:
+        settings = _settings(args)
+        topics, aliases = settings.topics, settings.aliases
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise ConfigError("no such file or folder", path=missing[0], fix="check the path")
-    matcher = Matcher(topics)
+    matcher = Matcher(topics, aliases)
     failures = files = 0
     for path in _expand(args.paths):
         files += 1
@@ -155,8 +164,12 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
             continue
         for raw in entries:
             item = normalize(raw)
-            matches = matcher.match(item)
+            doc = matcher.index(item)
+            matches = matcher.match_doc(doc)
             summary = summarize(item.title, item.text)
+            if args.explain:
+                _print_explanation(matcher, item, doc, matches, out)
+                continue
             if args.json:
                 fields: dict[str, object] = {
                     "id": item.id,
@@ -180,6 +193,22 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
     if files and failures == files:
         return 2
     return 0
+
+
+def _print_explanation(
+    matcher: Matcher, item: Item, doc: dict[str, TokenizedText], matches: list[Match], out: TextIO
+) -> None:
+    """Every topic: matched or not, its score, and the query tree with each clause marked."""
+    print(f"{item.published:%Y-%m-%d}  {item.title}", file=out)
+    print(f"  source: {item.source_name}" + (f"  link: {item.link}" if item.link else ""), file=out)
+    by_id = {m.topic_id: m for m in matches}
+    for compiled in matcher.topics:
+        match = by_id.get(compiled.topic.id)
+        verdict = f"✓ matched, score {match.score:g}" if match else "✗ no match"
+        print(f"  {compiled.topic.id}: {verdict}", file=out)
+        for line in explain_lines(compiled.tree, doc):
+            print(f"      {line}", file=out)
+    print(file=out)
 
 
 # --------------------------------------------------------------------------- poll / digest
@@ -291,6 +320,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into head or less, closed early: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         # Logged through the redacting filter: library messages may carry the bot token.
         logging.getLogger("bot").critical("unexpected error", exc_info=True)

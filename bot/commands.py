@@ -18,9 +18,10 @@ from telegram.ext import (
     ContextTypes,
 )
 
+from bot.errors import QueryError
 from bot.models import FeedConfig, OutgoingMessage, Topic
 from bot.pipeline import CycleReport, Pipeline
-from bot.render import esc, render_latest
+from bot.render import esc, render_latest, render_why
 
 __all__ = ["COMMANDS", "BotCommands", "bot_commands", "register"]
 
@@ -34,6 +35,11 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("mytopics", "Your topics"),
     ("latest", "Recent matches: /latest [topic]"),
     ("digest", "Your digest now"),
+    ("watch", "Your own topic: /watch NAME QUERY"),
+    ("unwatch", "Remove a watch: /unwatch NAME"),
+    ("watches", "Your watches"),
+    ("test", "Try a query on the last 7 days: /test QUERY"),
+    ("why", "Reply to an alert: why did it match?"),
     ("poll", "Poll the feeds now (admins)"),
     ("help", "How this bot works"),
 )
@@ -261,6 +267,118 @@ class BotCommands:
         lines += [f"⚠️ {esc(f.url)}: {esc(f.error or '')}" for f in failed[:10]]
         await self._reply(update, "\n".join(lines))
 
+    # ------------------------------------------------------------------ watches and queries
+    @staticmethod
+    def _rest(update: Update, skip: int) -> str:
+        """The message text after the command and ``skip`` more words, as typed (quotes kept)."""
+        message = update.effective_message
+        text = (message.text or "") if message else ""
+        parts = text.split(None, skip + 1)
+        return parts[skip + 1].strip() if len(parts) > skip + 1 else ""
+
+    @staticmethod
+    def _query_problem(exc: QueryError) -> str:
+        pointer = f"{exc.query}\n{' ' * exc.position}^" if exc.position <= len(exc.query) else ""
+        fix = f"\nExpected {esc(exc.expected)}." if exc.expected else ""
+        shown = f"\n<pre>{esc(pointer)}</pre>" if pointer else ""
+        return f"❌ {esc(exc.message)}.{shown}{fix}\nSee /help for the query language."
+
+    async def watch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/watch NAME QUERY: a private topic for this chat."""
+        chat_id = self._register_chat(update)
+        if chat_id is None:
+            return
+        args = context.args or []
+        query = self._rest(update, 1)
+        if not args or not query:
+            await self._reply(
+                update,
+                "Send /watch <code>name</code> <code>query</code>, e.g.\n"
+                "<code>/watch sahel (French OR France) NEAR/5 troops AND (Niger OR Mali)</code>",
+            )
+            return
+        name = args[0]
+        try:
+            watch = self.pipeline.add_watch(chat_id, name, query)
+        except QueryError as exc:
+            await self._reply(update, self._query_problem(exc))
+            return
+        except ValueError as exc:
+            await self._reply(update, f"❌ {esc(str(exc))}")
+            return
+        searched, matched, _ = self.pipeline.test_query(query)
+        await self._reply(
+            update,
+            f"👁 Watching <b>{esc(watch.name)}</b>: <code>{esc(watch.query)}</code>\n"
+            f"It would have matched {matched} of the {searched} items of the last 7 days. "
+            "New matches come as alerts; /unwatch "
+            f"<code>{esc(watch.name)}</code> to stop.",
+        )
+
+    async def unwatch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/unwatch NAME."""
+        chat_id = self._register_chat(update)
+        if chat_id is None:
+            return
+        args = context.args or []
+        if not args:
+            await self._reply(update, "Send /unwatch <code>name</code>; /watches lists them.")
+            return
+        if self.pipeline.remove_watch(chat_id, args[0]):
+            await self._reply(update, f"Stopped watching <b>{esc(args[0])}</b>.")
+        else:
+            await self._reply(update, f"No watch named <b>{esc(args[0])}</b>. /watches lists them.")
+
+    async def watches(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/watches: this chat's watches."""
+        chat_id = self._register_chat(update)
+        if chat_id is None:
+            return
+        mine = self.store.watches(chat_id)
+        if not mine:
+            await self._reply(update, "No watches yet. /watch <code>name</code> <code>query</code>")
+            return
+        lines = [f"• <b>{esc(w.name)}</b>: <code>{esc(w.query)}</code>" for w in mine]
+        await self._reply(update, "Your watches:\n" + "\n".join(lines))
+
+    async def test(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/test QUERY: what it would have matched in the last 7 days."""
+        self._register_chat(update)
+        query = self._rest(update, 0)
+        if not query:
+            await self._reply(update, "Send /test <code>query</code>, e.g. /test Daesh OR ISIL")
+            return
+        try:
+            searched, matched, best = self.pipeline.test_query(query)
+        except QueryError as exc:
+            await self._reply(update, self._query_problem(exc))
+            return
+        lines = [
+            f"🔎 <code>{esc(query)}</code> matches {matched} of {searched} items "
+            "of the last 7 days."
+        ]
+        for item, match in best:
+            title = esc(item.title[:150])
+            linked = f'<a href="{esc(item.link)}">{title}</a>' if item.link else title
+            lines.append(f"• {linked} <i>({esc(match.why(2))})</i>")
+        await self._reply(update, "\n".join(lines))
+
+    async def why(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/why, replying to an alert: the evidence behind it."""
+        chat_id = self._register_chat(update)
+        message = update.effective_message
+        original = message.reply_to_message if message else None
+        if chat_id is None or original is None:
+            await self._reply(
+                update, "Reply <b>/why</b> to one of my alerts to see why it matched."
+            )
+            return
+        task = self.store.alert_for_message(chat_id, original.message_id)
+        if task is None:
+            await self._reply(update, "That message is not one of my alerts.")
+            return
+        await self._reply_messages(update, render_why(task, self.topics, self.pipeline.timezone))
+
 
 def register(application: Application, commands: BotCommands) -> None:  # type: ignore[type-arg]
     """Wire the handlers into a python-telegram-bot application."""
@@ -274,6 +392,11 @@ def register(application: Application, commands: BotCommands) -> None:  # type: 
         "latest": commands.latest,
         "digest": commands.digest,
         "poll": commands.poll,
+        "watch": commands.watch,
+        "unwatch": commands.unwatch,
+        "watches": commands.watches,
+        "test": commands.test,
+        "why": commands.why,
     }
     for name, callback in handlers.items():
         application.add_handler(CommandHandler(name, callback))

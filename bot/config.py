@@ -33,13 +33,26 @@ from bot.query import parse_query
 __all__ = [
     "DEFAULT_API_URL",
     "Settings",
+    "TopicFile",
+    "WatchLimits",
     "line_of",
     "load_settings",
+    "load_topic_file",
     "load_topics",
 ]
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 _TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
+_ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
+
+
+@dataclass(frozen=True)
+class WatchLimits:
+    """Limits on the private topics (/watch) each chat may create."""
+
+    per_chat: int = 10
+    query_chars: int = 300
+    regex: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,9 @@ class Settings:
     retry_interval: int = 30
     max_items_per_feed: int = 200
     user_agent: str = "newsbot/0.1 (+https://github.com/newsbot)"
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    watches: WatchLimits = field(default_factory=lambda: WatchLimits())
+    reload_interval: int = 30
 
     @property
     def database_path(self) -> Path:
@@ -220,11 +236,60 @@ def _parse_feeds(raw: Any, text: str, path: Path, default_interval: int) -> tupl
     return tuple(feeds)
 
 
-def load_topics(path: Path) -> tuple[Topic, ...]:
+@dataclass(frozen=True)
+class TopicFile:
+    """A topics file: the topics and the named alias sets their queries use (``@name``)."""
+
+    topics: tuple[Topic, ...]
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+
+def _query_error(
+    exc: QueryError, query: str, path: Path, line: int | None, topic: str | None
+) -> QueryError:
+    return QueryError(
+        exc.message.split(" at position")[0],
+        query=query,
+        position=exc.position,
+        expected=exc.expected,
+        path=str(path),
+        line=line,
+        topic=topic,
+    )
+
+
+def _load_aliases(data: dict[str, Any], text: str, path: Path) -> dict[str, str]:
+    raw = data.get("aliases", {})
+    line = line_of(text, r"^\s*\[\s*aliases\s*\]") or 1
+    table = _Table(raw if isinstance(raw, dict) else {}, text, path, "aliases", line)
+    if not isinstance(raw, dict):
+        raise ConfigError("aliases must be a table", path=str(path), line=line, fix="[aliases]")
+    aliases: dict[str, str] = {}
+    for name, value in raw.items():
+        if not _ALIAS.match(name):
+            raise table.fail(name, "invalid alias set name", fix="letters, digits and _ only")
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            # A list of names or phrases: each is one alternative.
+            value = " OR ".join(f'"{v}"' if " " in v and '"' not in v else v for v in value)
+        if not isinstance(value, str) or not value.strip():
+            raise table.fail(name, "must be a query or a list of words and phrases")
+        aliases[name] = value
+    for name, value in aliases.items():
+        try:
+            parse_query(value, aliases)
+        except QueryError as exc:
+            raise _query_error(
+                exc, value, path, _key_line(text, name, line) or line, f"@{name}"
+            ) from None
+    return aliases
+
+
+def load_topic_file(path: Path) -> TopicFile:
     """Read and validate a topics file; every query is compiled to check it."""
     data, text = _read_toml(path, "topics file")
     root = _Table(data, text, path, "")
-    root.check_keys({"topics"})
+    root.check_keys({"topics", "aliases"})
+    aliases = _load_aliases(data, text, path)
     raw = data.get("topics", [])
     if not isinstance(raw, list) or not raw:
         raise ConfigError(
@@ -260,24 +325,22 @@ def load_topics(path: Path) -> tuple[Topic, ...]:
                 fix='add query = "word OR \\"a phrase\\""',
             )
         try:
-            parse_query(query)
+            parse_query(query, aliases)
         except QueryError as exc:
-            raise QueryError(
-                exc.message.split(" at position")[0],
-                query=query,
-                position=exc.position,
-                expected=exc.expected,
-                path=str(path),
-                line=_key_line(text, "query", line) or line,
-                topic=topic_id,
-            ) from None
+            query_line = _key_line(text, "query", line, _next_header(text, line)) or line
+            raise _query_error(exc, query, path, query_line, topic_id) from None
         name = t.get_str("name", None) or topic_id
         topics.append(
             Topic(
                 id=topic_id, name=name, query=query, description=t.get_str("description", "") or ""
             )
         )
-    return tuple(topics)
+    return TopicFile(tuple(topics), aliases)
+
+
+def load_topics(path: Path) -> tuple[Topic, ...]:
+    """The topics of a topics file (see :func:`load_topic_file` for the alias sets too)."""
+    return load_topic_file(path).topics
 
 
 def load_settings(
@@ -292,7 +355,17 @@ def load_settings(
     base = path.parent
     root = _Table(data, text, path, "")
     root.check_keys(
-        {"timezone", "topics", "data_dir", "telegram", "documents", "digest", "polling", "feeds"}
+        {
+            "timezone",
+            "topics",
+            "data_dir",
+            "telegram",
+            "documents",
+            "digest",
+            "polling",
+            "feeds",
+            "watches",
+        }
     )
     tz_name = env.get("NEWSBOT_TIMEZONE") or root.get_str("timezone", "UTC") or "UTC"
     timezone = _parse_timezone(tz_name, root, "timezone")
@@ -302,7 +375,7 @@ def load_settings(
         if env.get("NEWSBOT_TOPICS")
         else base / (root.get_str("topics", "topics.toml") or "topics.toml")
     )
-    topics = load_topics(topics_path)
+    topic_file = load_topic_file(topics_path)
 
     telegram = root.table("telegram")
     telegram.check_keys({"admins", "api_url"})
@@ -333,16 +406,35 @@ def load_settings(
     digest.check_keys({"time"})
     polling = root.table("polling")
     polling.check_keys(
-        {"interval", "timeout", "max_bytes", "retry_interval", "max_items_per_feed", "user_agent"}
+        {
+            "interval",
+            "timeout",
+            "max_bytes",
+            "retry_interval",
+            "max_items_per_feed",
+            "user_agent",
+            "reload_interval",
+        }
     )
     default_interval = polling.get_int("interval", 300, minimum=30)
+    watch_table = root.table("watches")
+    watch_table.check_keys({"per_chat", "query_chars", "regex"})
+    regex = watch_table.data.get("regex", False)
+    if not isinstance(regex, bool):
+        raise watch_table.fail("regex", "must be true or false")
+    watches = WatchLimits(
+        per_chat=watch_table.get_int("per_chat", 10, minimum=0),
+        query_chars=watch_table.get_int("query_chars", 300, minimum=10),
+        regex=regex,
+    )
     data_dir = Path(env.get("NEWSBOT_DATA_DIR") or root.get_str("data_dir", "data") or "data")
 
     return Settings(
         config_path=path,
         timezone=timezone,
         topics_path=topics_path,
-        topics=topics,
+        topics=topic_file.topics,
+        aliases=topic_file.aliases,
         data_dir=data_dir,
         documents_dir=documents_dir,
         feeds=_parse_feeds(data.get("feeds"), text, path, default_interval),
@@ -356,4 +448,6 @@ def load_settings(
         retry_interval=polling.get_int("retry_interval", 30, minimum=1),
         max_items_per_feed=polling.get_int("max_items_per_feed", 200, minimum=1),
         user_agent=polling.get_str("user_agent", Settings.user_agent) or Settings.user_agent,
+        watches=watches,
+        reload_interval=polling.get_int("reload_interval", 30, minimum=1),
     )

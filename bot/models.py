@@ -18,6 +18,8 @@ __all__ = [
     "OutgoingMessage",
     "RawEntry",
     "Topic",
+    "Watch",
+    "watch_topic_id",
 ]
 
 
@@ -174,3 +176,24 @@ class OutgoingMessage:
 
     html: str
     plain: str
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """A private topic of one chat (``/watch NAME QUERY``)."""
+
+    chat_id: int
+    name: str
+    query: str
+
+    @property
+    def topic_id(self) -> str:
+        return watch_topic_id(self.chat_id, self.name)
+
+    def topic(self) -> Topic:
+        return Topic(self.topic_id, f"👁 {self.name}", self.query, "your watch")
+
+
+def watch_topic_id(chat_id: int, name: str) -> str:
+    """The topic id a watch matches and subscribes under: ``watch:CHAT:NAME``."""
+    return f"watch:{chat_id}:{name}"

@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.errors import ChatUnavailable, DeliveryError, RetryLater, SourceError
+from bot.config import WatchLimits
+from bot.errors import ChatUnavailable, DeliveryError, QueryError, RetryLater, SourceError
 from bot.match import Matcher
-from bot.models import FeedConfig, Item, OutgoingMessage, RawEntry, Topic
+from bot.models import (
+    FeedConfig,
+    Item,
+    Match,
+    OutgoingMessage,
+    RawEntry,
+    Topic,
+    Watch,
+    watch_topic_id,
+)
 from bot.normalize import normalize
 from bot.notify.base import Notifier
+from bot.query import Regex, leaves
 from bot.render import render_alert, render_digest
 from bot.sources.base import FeedSource, FolderSource
 from bot.storage.base import CONSOLE_CHAT_ID, NewItem, Store
@@ -29,6 +41,7 @@ __all__ = ["CycleReport", "DeliveryReport", "FeedReport", "Pipeline", "backoff"]
 log = logging.getLogger(__name__)
 
 MAX_FEED_BACKOFF = timedelta(hours=24)
+_WATCH_NAME = re.compile(r"^[\w-]{1,30}$")
 MAX_DELIVERY_BACKOFF = timedelta(hours=1)
 
 
@@ -90,6 +103,8 @@ class Pipeline:
         feed_source: FeedSource | None,
         folder_source: FolderSource | None,
         notifiers: Mapping[str, Notifier],
+        aliases: Mapping[str, str] | None = None,
+        watch_limits: WatchLimits | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
@@ -97,13 +112,90 @@ class Pipeline:
         self.feed_source = feed_source
         self.folder_source = folder_source
         self.notifiers = dict(notifiers)
+        self.watch_limits = watch_limits or WatchLimits()
         self.clock = clock
-        self.set_topics(topics)
+        self.set_topics(topics, aliases)
         self._deliver_lock = asyncio.Lock()
 
-    def set_topics(self, topics: Sequence[Topic]) -> None:
-        self.topics = {t.id: t for t in topics}
-        self.matcher = Matcher(topics)
+    def set_topics(self, topics: Sequence[Topic], aliases: Mapping[str, str] | None = None) -> None:
+        """(Re)load the configured topics; the chats' watches are kept."""
+        self.aliases = dict(aliases or {})
+        self.config_topics = {t.id: t for t in topics}
+        self.matcher = Matcher(topics, self.aliases)
+        self.topics: dict[str, Topic] = dict(self.config_topics)
+        for watch in self.store.watches():
+            try:
+                self._add_watch_topic(watch)
+            except QueryError as exc:  # e.g. an alias it used is gone: keep the others
+                log.warning(
+                    "watch %r of chat %s no longer compiles: %s", watch.name, watch.chat_id, exc
+                )
+
+    def _add_watch_topic(self, watch: Watch) -> None:
+        topic = watch.topic()
+        self.matcher.add(topic)
+        self.topics[topic.id] = topic
+
+    # ------------------------------------------------------------------ watches
+    def add_watch(self, chat_id: int, name: str, query: str) -> Watch:
+        """Create (or replace) a private topic for ``chat_id`` and subscribe it.
+
+        :raises QueryError: the query is invalid, too long, or uses what watches may not.
+        :raises ValueError: the name is invalid or the chat has too many watches.
+        """
+        limits = self.watch_limits
+        if not _WATCH_NAME.match(name):
+            raise ValueError("a watch name is 1–30 letters, digits, - or _")
+        existing = {w.name for w in self.store.watches(chat_id)}
+        if name not in existing and len(existing) >= limits.per_chat:
+            raise ValueError(f"you have {len(existing)} watches, the most allowed; /unwatch one")
+        if len(query) > limits.query_chars:
+            raise QueryError(
+                f"query is {len(query)} characters long",
+                query=query[:80],
+                position=limits.query_chars,
+                expected=f"at most {limits.query_chars} characters",
+            )
+        watch = Watch(chat_id, name, query)
+        compiled = self.matcher.compile(watch.topic())
+        if not limits.regex and any(isinstance(leaf, Regex) for leaf in leaves(compiled.tree)):
+            raise QueryError(
+                "regular expressions are not allowed in watches here",
+                query=query,
+                position=query.find("/"),
+                expected="words and phrases (the admin can allow them)",
+            )
+        self.store.add_watch(watch, self.clock())
+        self.store.subscribe(chat_id, watch.topic_id, self.clock())
+        self.matcher.add(compiled)
+        self.topics[watch.topic_id] = compiled.topic
+        return watch
+
+    def remove_watch(self, chat_id: int, name: str) -> bool:
+        topic_id = watch_topic_id(chat_id, name)
+        if not self.store.remove_watch(chat_id, name):
+            return False
+        self.store.unsubscribe(chat_id, topic_id)
+        self.matcher.remove(topic_id)
+        self.topics.pop(topic_id, None)
+        return True
+
+    def test_query(
+        self, query: str, *, days: int = 7, best: int = 5
+    ) -> tuple[int, int, list[tuple[Item, Match]]]:
+        """Dry-run ``query`` on the items stored in the last ``days``.
+
+        :returns: (items searched, items matched, the best few with their match).
+        :raises QueryError: the query is invalid.
+        """
+        matcher = Matcher([Topic("test", "test", query)], self.aliases)
+        items = self.store.items_since(self.clock() - timedelta(days=days))
+        hits: list[tuple[Item, Match]] = []
+        for item in items:
+            for match in matcher.match(item):
+                hits.append((item, match))
+        hits.sort(key=lambda h: (-h[1].score, -h[0].published.timestamp()))
+        return len(items), len(hits), hits[:best]
 
     # ------------------------------------------------------------------ ingest
     def process(self, raws: Iterable[RawEntry]) -> list[NewItem]:

@@ -21,6 +21,7 @@ __all__ = [
     "render_alert",
     "render_digest",
     "render_latest",
+    "render_why",
     "split_blocks",
     "visible_length",
 ]
@@ -216,4 +217,31 @@ def render_latest(
         block, plain = _entry_block(entry, tz)
         tag = _topic_name(topics, entry.topic_id)
         blocks.append((f"{block}\n  <i>{esc(tag)}</i>", f"{plain}\n  {tag}"))
+    return split_blocks(blocks)
+
+
+def render_why(
+    task: DeliveryTask, topics: Mapping[str, Topic], tz: ZoneInfo
+) -> list[OutgoingMessage]:
+    """Why an alert matched: per topic, its score, its query and every term with a snippet."""
+    item = task.item
+    head = f"Why “{_shorten(item.title, 200)}” matched"
+    blocks: list[tuple[str, str]] = [(f"<b>{esc(head)}</b>", head)]
+    for match in task.matches:
+        topic = topics.get(match.topic_id)
+        name = topic.name if topic else match.topic_id
+        query = _shorten(" ".join(topic.query.split()), 600) if topic else ""
+        html_lines = [f"<b>{esc(name)}</b> — score {match.score:g}"]
+        plain_lines = [f"{name} — score {match.score:g}"]
+        if query:
+            html_lines.append(f"<code>{esc(query)}</code>")
+            plain_lines.append(query)
+        for ev in match.evidence[:12]:
+            times = f" ×{ev.count}" if ev.count > 1 else ""
+            line = f"“{ev.term}”{times} in {ev.field}: {_shorten(ev.snippet, 200)}"
+            html_lines.append("• " + esc(line))
+            plain_lines.append("• " + line)
+        blocks.append(("\n".join(html_lines), "\n".join(plain_lines)))
+    if not task.matches:
+        blocks.append(("The topics it matched are gone.", "The topics it matched are gone."))
     return split_blocks(blocks)

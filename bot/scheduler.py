@@ -16,11 +16,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.config import Settings
+from bot.config import Settings, load_topic_file
+from bot.errors import ConfigError
 from bot.models import FeedConfig
 from bot.pipeline import Pipeline
+from bot.storage.base import CONSOLE_CHAT_ID
 
-__all__ = ["Ticker", "build_scheduler"]
+__all__ = ["Ticker", "TopicReloader", "build_scheduler"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,45 @@ class Ticker:
         self.scheduler.shutdown(wait=False)
 
 
+class TopicReloader:
+    """Reloads the topics file when it changes, so topics can be edited without a restart.
+
+    A file that no longer validates is reported once and the topics in use are kept.
+    """
+
+    def __init__(self, pipeline: Pipeline, settings: Settings) -> None:
+        self.pipeline = pipeline
+        self.path = settings.topics_path
+        self.console = settings.console_mode
+        self.seen = self._stamp()
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    async def check(self) -> bool:
+        """:returns: True if new topics were loaded."""
+        stamp = self._stamp()
+        if stamp is None or stamp == self.seen:
+            return False
+        self.seen = stamp
+        try:
+            loaded = load_topic_file(self.path)
+        except ConfigError as exc:
+            log.error("topics file changed but is invalid, keeping the current topics: %s", exc)
+            return False
+        self.pipeline.set_topics(loaded.topics, loaded.aliases)
+        if self.console:
+            now = datetime.now(UTC)
+            for topic in loaded.topics:
+                self.pipeline.store.subscribe(CONSOLE_CHAT_ID, topic.id, now)
+        log.info("reloaded %d topics from %s", len(loaded.topics), self.path)
+        return True
+
+
 def build_scheduler(pipeline: Pipeline, settings: Settings) -> Ticker:
     """Jobs: one poll per feed, the documents scan, the retry of pending alerts, the digest."""
     scheduler = AsyncIOScheduler(
@@ -118,6 +159,13 @@ def build_scheduler(pipeline: Pipeline, settings: Settings) -> Ticker:
         id="deliver",
         name="deliver pending alerts",
         next_run_time=now,
+    )
+    reloader = TopicReloader(pipeline, settings)
+    scheduler.add_job(
+        _guarded("reload topics", reloader.check),
+        IntervalTrigger(seconds=settings.reload_interval),
+        id="reload",
+        name="reload the topics file when it changes",
     )
     scheduler.add_job(
         _guarded("digest", pipeline.send_digests),

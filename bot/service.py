@@ -108,6 +108,8 @@ async def open_runtime(
             if settings.documents_dir
             else None,
             notifiers=notifiers,
+            aliases=settings.aliases,
+            watch_limits=settings.watches,
         )
         prepare_console(store, settings)
         yield Runtime(settings, store, client, pipeline, application)

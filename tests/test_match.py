@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_topics
+from bot.config import load_topic_file
 from bot.errors import QueryError
 from bot.match import MAX_HITS_PER_TERM, TITLE_WEIGHT, Matcher, snippet
 from bot.models import Item, Topic
@@ -140,11 +140,11 @@ def test_snippet_has_whole_words_and_ellipses() -> None:
 
 
 def test_shipped_topics_on_the_seed_document() -> None:
-    topics = load_topics(ROOT / "config" / "topics.toml")
+    shipped = load_topic_file(ROOT / "config" / "topics.toml")
     raw = parse_document(
         SEED, SEED.read_bytes(), source="file:seed", mtime=datetime(2024, 1, 1, tzinfo=UTC)
     )
-    found = Matcher(topics).match(normalize(raw))
+    found = Matcher(shipped.topics, shipped.aliases).match(normalize(raw))
     ids = {m.topic_id for m in found}
     # The seed: Iraq's PM says US troops are no longer needed after ISIS's defeat; Iran-backed
     # militias attacked US bases.
@@ -168,6 +168,7 @@ def test_shipped_topics_on_the_seed_document() -> None:
     ],
 )
 def test_shipped_topics_examples(topic, title, text, expected) -> None:
-    topics = load_topics(Path(ROOT / "config" / "topics.toml"))
-    found = Matcher(t for t in topics if t.id == topic).match(make_item(title, text))
+    shipped = load_topic_file(Path(ROOT / "config" / "topics.toml"))
+    chosen = [t for t in shipped.topics if t.id == topic]
+    found = Matcher(chosen, shipped.aliases).match(make_item(title, text))
     assert bool(found) is expected

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.config import load_topics
+from bot.config import load_topic_file
 from bot.errors import ChatUnavailable, DeliveryError, RetryLater
 from bot.models import FeedConfig, OutgoingMessage
 from bot.notify.base import Notifier
@@ -23,7 +23,8 @@ from bot.storage.sqlite import SQLiteStore
 from tests.conftest import ROOT, SEED
 from tests.factories import rss
 
-TOPICS = load_topics(ROOT / "config" / "topics.toml")
+SHIPPED = load_topic_file(ROOT / "config" / "topics.toml")
+TOPICS = SHIPPED.topics
 ISIS_FEED = rss(
     [
         {
@@ -81,6 +82,7 @@ def make_pipeline(
     pipeline = Pipeline(
         store=SQLiteStore(db),
         topics=TOPICS,
+        aliases=SHIPPED.aliases,
         timezone=ZoneInfo("UTC"),
         feed_source=HttpFeedSource(client),
         folder_source=DocumentFolder(documents) if documents else None,

@@ -48,6 +48,7 @@ async def test_jobs_and_their_triggers(tmp_path: Path, server: FeedServer) -> No
             "documents",
             "deliver",
             "digest",
+            "reload",
         }
         feed_trigger = jobs[f"feed:{server.url('/a.xml')}"].trigger
         assert isinstance(feed_trigger, IntervalTrigger)

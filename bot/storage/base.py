@@ -15,6 +15,7 @@ from bot.models import (
     FeedState,
     Item,
     Match,
+    Watch,
 )
 
 __all__ = ["CONSOLE_CHAT_ID", "NewItem", "Stats", "Store"]
@@ -141,6 +142,27 @@ class Store(ABC):
     @abstractmethod
     def set_last_digest(self, chat_id: int, at: datetime) -> None:
         """Record that the chat received its digest up to ``at``."""
+
+    # ---- personal watches and lookups
+    @abstractmethod
+    def add_watch(self, watch: Watch, now: datetime) -> None:
+        """Create or replace a chat's watch of that name."""
+
+    @abstractmethod
+    def remove_watch(self, chat_id: int, name: str) -> bool:
+        """Delete a watch; :returns: False if there was none."""
+
+    @abstractmethod
+    def watches(self, chat_id: int | None = None) -> list[Watch]:
+        """The watches of one chat, or of every active chat."""
+
+    @abstractmethod
+    def items_since(self, since: datetime, limit: int = 20000) -> list[Item]:
+        """Items stored since ``since``, newest first (for dry runs of a query)."""
+
+    @abstractmethod
+    def alert_for_message(self, chat_id: int, message_id: int) -> DeliveryTask | None:
+        """The alert that went out as this Telegram message (for /why)."""
 
     @abstractmethod
     def stats(self, now: datetime) -> Stats:

@@ -21,6 +21,7 @@ from bot.models import (
     FeedState,
     Item,
     Match,
+    Watch,
 )
 from bot.storage.base import CONSOLE_CHAT_ID, NewItem, Stats, Store
 
@@ -86,6 +87,17 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (item_id, chat_id)
     );
     CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+    """,
+    """
+    CREATE TABLE watches (
+        chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        query TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (chat_id, name)
+    );
+    CREATE INDEX deliveries_message ON deliveries (chat_id, message_id);
+    CREATE INDEX items_published ON items (published);
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -488,6 +500,68 @@ class SQLiteStore(Store):
     def set_last_digest(self, chat_id: int, at: datetime) -> None:
         with self._tx():
             self.db.execute("UPDATE chats SET last_digest_at = ? WHERE id = ?", (_ts(at), chat_id))
+
+    # ------------------------------------------------------------------ watches and lookups
+    def add_watch(self, watch: Watch, now: datetime) -> None:
+        with self._tx():
+            self.db.execute(
+                """INSERT INTO watches (chat_id, name, query, created_at) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (chat_id, name) DO UPDATE SET query = excluded.query""",
+                (watch.chat_id, watch.name, watch.query, _ts(now)),
+            )
+
+    def remove_watch(self, chat_id: int, name: str) -> bool:
+        with self._tx():
+            cur = self.db.execute(
+                "DELETE FROM watches WHERE chat_id = ? AND name = ?", (chat_id, name)
+            )
+        return cur.rowcount > 0
+
+    def watches(self, chat_id: int | None = None) -> list[Watch]:
+        if chat_id is None:
+            rows = self.db.execute(
+                """SELECT w.chat_id, w.name, w.query FROM watches w JOIN chats c ON c.id = w.chat_id
+                   WHERE c.active = 1 ORDER BY w.chat_id, w.name"""
+            )
+        else:
+            rows = self.db.execute(
+                "SELECT chat_id, name, query FROM watches WHERE chat_id = ? ORDER BY name",
+                (chat_id,),
+            )
+        return [Watch(r[0], r[1], r[2]) for r in rows]
+
+    def items_since(self, since: datetime, limit: int = 20000) -> list[Item]:
+        rows = self.db.execute(
+            f"""SELECT {_ITEM_COLUMNS} FROM items i WHERE i.created_at >= ?
+                ORDER BY i.created_at DESC LIMIT ?""",
+            (_ts(since), limit),
+        )
+        return [_item(r) for r in rows]
+
+    def alert_for_message(self, chat_id: int, message_id: int) -> DeliveryTask | None:
+        row = self.db.execute(
+            f"""SELECT d.item_id, d.chat_id, d.topics, d.attempts, i.summary, {_ITEM_COLUMNS}
+                FROM deliveries d JOIN items i ON i.id = d.item_id
+                WHERE d.chat_id = ? AND d.message_id = ?""",
+            (chat_id, message_id),
+        ).fetchone()
+        if row is None:
+            return None
+        topics = json.loads(row["topics"])
+        found = {
+            r["topic_id"]: _match(r["topic_id"], r["score"], r["evidence"])
+            for r in self.db.execute(
+                "SELECT topic_id, score, evidence FROM matches WHERE item_id = ?",
+                (row["item_id"],),
+            )
+        }
+        return DeliveryTask(
+            item=_item(row),
+            chat_id=chat_id,
+            matches=tuple(found[t] for t in topics if t in found),
+            summary=row["summary"],
+            attempts=row["attempts"],
+        )
 
     def stats(self, now: datetime) -> Stats:
         day = _ts(now - timedelta(days=1))
