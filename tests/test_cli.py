@@ -182,3 +182,22 @@ def test_python_dash_m_bot_and_console_script_agree(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["title"].startswith("ISIS Defeat")
+
+
+def test_match_explain_marks_each_clause() -> None:
+    code, out = run("match", str(SEED), "--explain")
+    assert code == 0
+    assert "isis: ✓ matched" in out and "✓ NOT NEAR/3" in out
+    assert "✗ ISIL" in out and "✓ ISIS: text, title ×11" in out
+
+
+def test_aliases_in_a_topics_file_are_checked_with_their_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    topics = tmp_path / "t.toml"
+    topics.write_text(
+        '[aliases]\nnames = "ISIS OR"\n[[topics]]\nid = "x"\nname = "X"\nquery = "@names"\n'
+    )
+    code, _ = run("match", str(SEED), "--topics", str(topics))
+    assert code == 2
+    assert "t.toml:2: topic '@names': query ends too early" in capsys.readouterr().err

@@ -300,3 +300,62 @@ async def test_unreachable_bot_api_does_not_stop_the_service(
     await wait_until(lambda: "cannot reach the Telegram Bot API" in caplog.text)
     stop.set()
     await asyncio.wait_for(task, 10)
+
+
+async def test_watch_test_why_and_unwatch(
+    settings: Settings, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    async with running(settings, fake):
+        await wait_until(lambda: stored_items(settings) == 1)  # the start-up poll: one quiet item
+        [bad] = await say(fake, USER, "/watch sahel (French OR France NEAR/5 troops")
+        assert "missing )" in bad["text"] and "<pre>" in bad["text"] and "Expected" in bad["text"]
+        [made] = await say(fake, USER, '/watch checkpoint "checkpoint attack" OR checkpoint')
+        assert "Watching <b>checkpoint</b>" in made["text"] and "0 of the 1 items" in made["text"]
+        [listed] = await say(fake, USER, "/watches")
+        assert "checkpoint" in listed["text"]
+        [tested] = await say(fake, USER, "/test football OR cup")
+        assert "matches 1 of 1 items" in tested["text"] and "football club" in tested["text"]
+        [bad_test] = await say(fake, USER, "/test troops AND")
+        assert "query ends too early" in bad_test["text"]
+        feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS]))
+        await say(fake, USER, "/poll", replies=3)
+        [alert] = alerts(fake, USER)
+        assert "👁 checkpoint" in alert["text"]
+        before = len(fake.messages_to(USER))
+        fake.send_user_message(USER, "/why", reply_to_message_id=alert["message_id"])
+        [why] = (await asyncio.to_thread(fake.wait_for_messages, USER, before + 1))[before:]
+        assert "Why “ISIS claims attack" in why["text"]
+        assert "“checkpoint” in title" in why["plain_text"]
+        [gone] = await say(fake, USER, "/unwatch checkpoint")
+        assert "Stopped watching" in gone["text"]
+        [none] = await say(fake, USER, "/watches")
+        assert "No watches" in none["text"]
+
+
+async def test_why_without_a_reply_explains_how(settings: Settings, fake: FakeBotAPI) -> None:
+    async with running(settings, fake):
+        [reply] = await say(fake, USER, "/why")
+        assert "Reply" in reply["text"]
+
+
+async def test_watch_limits_are_enforced(
+    tmp_path: Path, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    path = write_config(
+        tmp_path,
+        feeds=[feeds.url("/feed.xml")],
+        documents=docs,
+        extra="[watches]\nper_chat = 1\nquery_chars = 40",
+    )
+    env = {"TELEGRAM_BOT_TOKEN": fake.token, "NEWSBOT_TELEGRAM_API_URL": fake.base_url}
+    limited = load_settings(path, env)
+    async with running(limited, fake):
+        await say(fake, USER, "/watch one iraq")
+        [second] = await say(fake, USER, "/watch two syria")
+        assert "the most allowed" in second["text"]
+        [long] = await say(fake, USER, "/watch one " + "iraq OR " * 10 + "syria")
+        assert "at most 40 characters" in long["text"]
+        [regex] = await say(fake, USER, "/watch one /ira+q/")
+        assert "regular expressions are not allowed" in regex["text"]
