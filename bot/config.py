@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError, QueryError
 from bot.models import FeedConfig, Topic
+from bot.pacing import Rates
 from bot.query import parse_query
 
 __all__ = [
@@ -78,6 +79,7 @@ class Settings:
     user_agent: str = "newsbot/0.1 (+https://github.com/newsbot)"
     aliases: Mapping[str, str] = field(default_factory=dict)
     watches: WatchLimits = field(default_factory=lambda: WatchLimits())
+    rates: Rates = field(default_factory=Rates)
     reload_interval: int = 30
 
     @property
@@ -378,7 +380,20 @@ def load_settings(
     topic_file = load_topic_file(topics_path)
 
     telegram = root.table("telegram")
-    telegram.check_keys({"admins", "api_url"})
+    telegram.check_keys(
+        {
+            "admins",
+            "api_url",
+            "messages_per_second",
+            "chat_messages_per_second",
+            "group_messages_per_minute",
+        }
+    )
+    rates = Rates(
+        overall=telegram.get_float("messages_per_second", 29.0, minimum=0.1),
+        private=telegram.get_float("chat_messages_per_second", 1.0, minimum=0.01),
+        group=telegram.get_float("group_messages_per_minute", 20.0, minimum=0.1) / 60,
+    )
     admins = _parse_admins(telegram.data.get("admins", []), telegram)
     if env.get("NEWSBOT_ADMINS"):
         try:
@@ -449,5 +464,6 @@ def load_settings(
         max_items_per_feed=polling.get_int("max_items_per_feed", 200, minimum=1),
         user_agent=polling.get_str("user_agent", Settings.user_agent) or Settings.user_agent,
         watches=watches,
+        rates=rates,
         reload_interval=polling.get_int("reload_interval", 30, minimum=1),
     )

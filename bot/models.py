@@ -147,6 +147,7 @@ class DeliveryTask:
     matches: tuple[Match, ...]
     summary: str
     attempts: int = 0
+    chat_kind: str = "private"
 
 
 @dataclass(frozen=True, slots=True)

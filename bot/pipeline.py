@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,6 +21,7 @@ from bot.config import WatchLimits
 from bot.errors import ChatUnavailable, DeliveryError, QueryError, RetryLater, SourceError
 from bot.match import Matcher
 from bot.models import (
+    DeliveryTask,
     FeedConfig,
     Item,
     Match,
@@ -30,6 +33,7 @@ from bot.models import (
 )
 from bot.normalize import normalize
 from bot.notify.base import Notifier
+from bot.pacing import Pacer, Rates
 from bot.query import Regex, leaves
 from bot.render import render_alert, render_digest
 from bot.sources.base import FeedSource, FolderSource
@@ -105,7 +109,9 @@ class Pipeline:
         notifiers: Mapping[str, Notifier],
         aliases: Mapping[str, str] | None = None,
         watch_limits: WatchLimits | None = None,
+        rates: Rates | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.timezone = timezone
@@ -113,7 +119,9 @@ class Pipeline:
         self.folder_source = folder_source
         self.notifiers = dict(notifiers)
         self.watch_limits = watch_limits or WatchLimits()
+        self.pacer = Pacer(rates or Rates())
         self.clock = clock
+        self.monotonic = monotonic
         self.set_topics(topics, aliases)
         self._deliver_lock = asyncio.Lock()
 
@@ -311,57 +319,85 @@ class Pipeline:
         return {"private", "group", "supergroup", "channel"}
 
     async def deliver_pending(self, *, max_rounds: int = 50) -> DeliveryReport:
-        """Send what is due from the outbox. Only one delivery run at a time."""
+        """Send what is due from the outbox. Only one delivery run at a time.
+
+        Chats are served round-robin, each at the pace Telegram allows it (see
+        :mod:`bot.pacing`); within a chat, alerts keep their order: a failed one holds the
+        ones after it.
+        """
         report = DeliveryReport()
         async with self._deliver_lock:
+            self.pacer.forget(idle=120.0, now=self.monotonic())
             for _ in range(max_rounds):
-                now = self.clock()
-                tasks = self.store.pending(now, limit=100, kinds=self._kinds())
+                tasks = self.store.pending(self.clock(), limit=1000, kinds=self._kinds())
                 if not tasks:
                     break
-                held: set[int] = set()
-                progress = False
-                for task in tasks:
-                    if task.chat_id in held:
-                        continue
-                    notifier = self._notifier_for(task.chat_id)
-                    if notifier is None:
-                        continue
-                    message = render_alert(task, self.topics, self.timezone)
-                    try:
-                        message_id = await notifier.send(task.chat_id, message)
-                    except RetryLater as exc:
-                        until = self.clock() + timedelta(seconds=max(1.0, exc.retry_after))
-                        log.warning(
-                            "chat %s: %s; holding its alerts %.0f s",
-                            task.chat_id,
-                            exc,
-                            exc.retry_after,
-                        )
-                        self.store.defer_chat(task.chat_id, until)
-                        held.add(task.chat_id)
-                        report.deferred_chats += 1
-                    except ChatUnavailable as exc:
-                        log.warning("chat %s is unavailable (%s); deactivated", task.chat_id, exc)
-                        self.store.deactivate_chat(task.chat_id, str(exc))
-                        held.add(task.chat_id)
-                        report.chats_gone += 1
-                    except DeliveryError as exc:
-                        wait = backoff(
-                            timedelta(seconds=30), task.attempts + 1, MAX_DELIVERY_BACKOFF
-                        )
-                        log.warning(
-                            "chat %s: alert not sent (%s); retry in %s", task.chat_id, exc, wait
-                        )
-                        self.store.mark_failed(task.item.key, task.chat_id, str(exc), now + wait)
-                        report.failed += 1
-                    else:
-                        self.store.mark_sent(task.item.key, task.chat_id, message_id, self.clock())
-                        report.sent += 1
-                        progress = True
-                if not progress:
+                queues: dict[int, deque[DeliveryTask]] = {}
+                for task in tasks:  # oldest first
+                    queues.setdefault(task.chat_id, deque()).append(task)
+                if not await self._drain(queues, report):
                     break
         return report
+
+    async def _drain(self, queues: dict[int, deque[DeliveryTask]], report: DeliveryReport) -> bool:
+        """Send from every chat's queue in turn, waiting only when no chat may be sent to."""
+        progress = False
+        while queues:
+            soonest: float | None = None
+            for chat_id in list(queues):
+                queue = queues[chat_id]
+                task = queue[0]
+                paced = task.chat_kind != "console"
+                if paced:
+                    wait = self.pacer.wait(chat_id, task.chat_kind, self.monotonic())
+                    if wait > 0:
+                        soonest = wait if soonest is None else min(soonest, wait)
+                        continue
+                    self.pacer.record(chat_id, task.chat_kind, self.monotonic())
+                if await self._send_one(task, report):
+                    queue.popleft()
+                    progress = True
+                    if queue:
+                        continue
+                # Sent its last one, or held (retry later, chat gone): this chat is done for now.
+                del queues[chat_id]
+            if soonest is not None and queues:
+                await asyncio.sleep(soonest)
+        return progress
+
+    async def _send_one(self, task: DeliveryTask, report: DeliveryReport) -> bool:
+        """Send one alert and record the outcome. :returns: True if it was delivered."""
+        notifier = self._notifier_for(task.chat_id)
+        if notifier is None:
+            return False
+        message = render_alert(task, self.topics, self.timezone)
+        now = self.clock()
+        try:
+            message_id = await notifier.send(task.chat_id, message)
+        except RetryLater as exc:
+            until = now + timedelta(seconds=max(1.0, exc.retry_after))
+            log.warning(
+                "chat %s: %s; holding its alerts %.0f s", task.chat_id, exc, exc.retry_after
+            )
+            self.store.defer_chat(task.chat_id, until)  # the outbox holds it, no one waits
+            report.deferred_chats += 1
+            return False
+        except ChatUnavailable as exc:
+            log.warning("chat %s is unavailable (%s); deactivated", task.chat_id, exc)
+            self.store.deactivate_chat(task.chat_id, str(exc))
+            report.chats_gone += 1
+            return False
+        except DeliveryError as exc:
+            wait = backoff(timedelta(seconds=30), task.attempts + 1, MAX_DELIVERY_BACKOFF)
+            log.warning("chat %s: alert not sent (%s); retry in %s", task.chat_id, exc, wait)
+            self.store.mark_failed(task.item.key, task.chat_id, str(exc), now + wait)
+            # The alerts after it wait too, so the chat gets them in order.
+            self.store.defer_chat(task.chat_id, now + wait)
+            report.failed += 1
+            return False
+        self.store.mark_sent(task.item.key, task.chat_id, message_id, self.clock())
+        report.sent += 1
+        return True
 
     # ------------------------------------------------------------------ digests
     def build_digest(self, chat_id: int) -> tuple[list[OutgoingMessage], datetime]:

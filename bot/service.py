@@ -110,6 +110,7 @@ async def open_runtime(
             notifiers=notifiers,
             aliases=settings.aliases,
             watch_limits=settings.watches,
+            rates=settings.rates,
         )
         prepare_console(store, settings)
         yield Runtime(settings, store, client, pipeline, application)

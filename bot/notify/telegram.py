@@ -5,9 +5,7 @@ The bot token is part of every request URL; no error raised here carries a URL o
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 import warnings
 from datetime import timedelta
 
@@ -32,8 +30,6 @@ __all__ = ["TelegramNotifier"]
 
 log = logging.getLogger(__name__)
 
-# Telegram allows about 30 messages per second overall; stay a little under it.
-GLOBAL_INTERVAL = 1 / 25
 _GONE = ("chat not found", "user is deactivated", "bot was kicked", "group chat was deleted")
 
 
@@ -46,23 +42,16 @@ def _retry_seconds(exc: RetryAfter) -> float:
 
 
 class TelegramNotifier(Notifier):
-    """Delivers HTML messages with a python-telegram-bot :class:`~telegram.Bot`."""
+    """Delivers HTML messages with a python-telegram-bot :class:`~telegram.Bot`.
+
+    It sends at once: the pipeline paces sends per chat and overall (:mod:`bot.pacing`).
+    """
 
     def __init__(self, bot: Bot, *, link_previews: bool = False) -> None:
         self.bot = bot
         self.link_previews = link_previews
-        self._lock = asyncio.Lock()
-        self._last = 0.0
-
-    async def _pace(self) -> None:
-        async with self._lock:
-            wait = self._last + GLOBAL_INTERVAL - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._last = time.monotonic()
 
     async def send(self, chat_id: int, message: OutgoingMessage) -> int | None:
-        await self._pace()
         preview = LinkPreviewOptions(is_disabled=not self.link_previews)
         try:
             try:

@@ -330,7 +330,8 @@ class SQLiteStore(Store):
             kind_filter = f"AND c.kind IN ({','.join('?' * len(kinds))})"
             args.extend(sorted(kinds))
         rows = self.db.execute(
-            f"""SELECT d.item_id, d.chat_id, d.topics, d.attempts, i.summary, {_ITEM_COLUMNS}
+            f"""SELECT d.item_id, d.chat_id, d.topics, d.attempts, i.summary, c.kind,
+                    {_ITEM_COLUMNS}
                 FROM deliveries d JOIN items i ON i.id = d.item_id
                 JOIN chats c ON c.id = d.chat_id
                 WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND c.active = 1
@@ -357,6 +358,7 @@ class SQLiteStore(Store):
                     matches=tuple(found[t] for t in topics if t in found),
                     summary=row["summary"],
                     attempts=row["attempts"],
+                    chat_kind=row["kind"],
                 )
             )
         return tasks
