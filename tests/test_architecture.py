@@ -10,8 +10,14 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "bot"
 TOP = {"bot.scheduler", "bot.commands", "bot.cli", "bot.service", "bot.__main__", "bot.logsetup"}
 PURE = {
-    "bot.normalize", "bot.inflect", "bot.query", "bot.match", "bot.summarize", "bot.render",
-    "bot.pacing", "bot.explain",
+    "bot.normalize",
+    "bot.inflect",
+    "bot.query",
+    "bot.match",
+    "bot.summarize",
+    "bot.render",
+    "bot.pacing",
+    "bot.explain",
 }
 BOTTOM = {"bot.models", "bot.errors"}
 
