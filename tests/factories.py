@@ -75,6 +75,7 @@ def write_config(
     documents: Path | None = None,
     topics: Path | None = None,
     extra: str = "",
+    telegram: str = "",
 ) -> Path:
     """A config file in ``folder`` using the shipped topics unless ``topics`` is given."""
     root = Path(__file__).resolve().parent.parent
@@ -85,6 +86,7 @@ def write_config(
         f'data_dir = "{(folder / "data").as_posix()}"',
         "[telegram]",
         f"admins = [{', '.join(str(a) for a in admins)}]",
+        telegram,
     ]
     if documents is not None:
         lines += ["[documents]", f'path = "{documents.as_posix()}"']
