@@ -80,6 +80,7 @@ class Settings:
     aliases: Mapping[str, str] = field(default_factory=dict)
     watches: WatchLimits = field(default_factory=lambda: WatchLimits())
     rates: Rates = field(default_factory=Rates)
+    concurrent_sends: int = 1
     reload_interval: int = 30
 
     @property
@@ -389,10 +390,11 @@ def load_settings(
             "group_messages_per_minute",
         }
     )
+    default = Rates()
     rates = Rates(
-        overall=telegram.get_float("messages_per_second", 29.0, minimum=0.1),
-        private=telegram.get_float("chat_messages_per_second", 1.0, minimum=0.01),
-        group=telegram.get_float("group_messages_per_minute", 20.0, minimum=0.1) / 60,
+        overall=telegram.get_float("messages_per_second", default.overall, minimum=0.1),
+        private=telegram.get_float("chat_messages_per_second", default.private, minimum=0.01),
+        group=telegram.get_float("group_messages_per_minute", default.group * 60, minimum=0.1) / 60,
     )
     admins = _parse_admins(telegram.data.get("admins", []), telegram)
     if env.get("NEWSBOT_ADMINS"):
@@ -465,5 +467,6 @@ def load_settings(
         user_agent=polling.get_str("user_agent", Settings.user_agent) or Settings.user_agent,
         watches=watches,
         rates=rates,
+        concurrent_sends=telegram.get_int("concurrent_sends", 1, minimum=1),
         reload_interval=polling.get_int("reload_interval", 30, minimum=1),
     )

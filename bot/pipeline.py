@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 MAX_FEED_BACKOFF = timedelta(hours=24)
 _WATCH_NAME = re.compile(r"^[\w-]{1,30}$")
 MAX_DELIVERY_BACKOFF = timedelta(hours=1)
+REFRESH_SECONDS = 1.0
 
 
 def backoff(base: timedelta, failures: int, cap: timedelta) -> timedelta:
@@ -110,6 +111,7 @@ class Pipeline:
         aliases: Mapping[str, str] | None = None,
         watch_limits: WatchLimits | None = None,
         rates: Rates | None = None,
+        in_flight: int = 1,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -120,6 +122,8 @@ class Pipeline:
         self.notifiers = dict(notifiers)
         self.watch_limits = watch_limits or WatchLimits()
         self.pacer = Pacer(rates or Rates())
+        self._last_served: dict[int, float] = {}
+        self.in_flight = max(1, in_flight)
         self.clock = clock
         self.monotonic = monotonic
         self.set_topics(topics, aliases)
@@ -318,7 +322,7 @@ class Pipeline:
             return {"console"}
         return {"private", "group", "supergroup", "channel"}
 
-    async def deliver_pending(self, *, max_rounds: int = 50) -> DeliveryReport:
+    async def deliver_pending(self, *, max_rounds: int = 300) -> DeliveryReport:
         """Send what is due from the outbox. Only one delivery run at a time.
 
         Chats are served round-robin, each at the pace Telegram allows it (see
@@ -327,42 +331,80 @@ class Pipeline:
         """
         report = DeliveryReport()
         async with self._deliver_lock:
-            self.pacer.forget(idle=120.0, now=self.monotonic())
+            now = self.monotonic()
+            self.pacer.forget(idle=120.0, now=now)
+            for chat in [c for c, t in self._last_served.items() if now - t > 3600]:
+                del self._last_served[chat]
             for _ in range(max_rounds):
                 tasks = self.store.pending(self.clock(), limit=1000, kinds=self._kinds())
                 if not tasks:
                     break
-                queues: dict[int, deque[DeliveryTask]] = {}
-                for task in tasks:  # oldest first
-                    queues.setdefault(task.chat_id, deque()).append(task)
+                by_chat: dict[int, deque[DeliveryTask]] = {}
+                for task in tasks:  # oldest first: each chat's queue keeps its order
+                    by_chat.setdefault(task.chat_id, deque()).append(task)
+                # Least recently served chats first, so that a chat with one new alert is not
+                # queued behind the chats of a burst, and every chat gets its turn.
+                served = self._last_served
+                order = sorted(by_chat, key=lambda chat: served.get(chat, float("-inf")))
+                queues = {chat: by_chat[chat] for chat in order}
                 if not await self._drain(queues, report):
                     break
         return report
 
     async def _drain(self, queues: dict[int, deque[DeliveryTask]], report: DeliveryReport) -> bool:
-        """Send from every chat's queue in turn, waiting only when no chat may be sent to."""
+        """Send from every chat's queue in turn, waiting only when no chat may be sent to.
+
+        Up to ``in_flight`` chats are sent to at once (one message per chat at a time, so each
+        chat keeps its order). More than one helps when a round trip to Telegram takes longer
+        than the 1/30 s between messages the overall limit allows; but a crash can repeat each
+        message that was in flight (Telegram accepted it, the outbox did not record it yet), so
+        the default is one: at most one duplicate per crash. Returns after about a second of
+        sending, so the caller reads the outbox again and alerts that arrived meanwhile get
+        their turn.
+        """
         progress = False
-        while queues:
+        started = self.monotonic()
+        in_flight: dict[asyncio.Task[bool], int] = {}
+        busy: set[int] = set()
+        while queues or in_flight:
+            refresh = progress and self.monotonic() - started >= REFRESH_SECONDS
             soonest: float | None = None
-            for chat_id in list(queues):
-                queue = queues[chat_id]
-                task = queue[0]
-                paced = task.chat_kind != "console"
-                if paced:
+            for chat_id in list(queues) if not refresh else []:
+                if len(in_flight) >= self.in_flight:
+                    break
+                if chat_id in busy:
+                    continue
+                task = queues[chat_id][0]
+                if task.chat_kind != "console":
                     wait = self.pacer.wait(chat_id, task.chat_kind, self.monotonic())
                     if wait > 0:
                         soonest = wait if soonest is None else min(soonest, wait)
                         continue
                     self.pacer.record(chat_id, task.chat_kind, self.monotonic())
-                if await self._send_one(task, report):
+                busy.add(chat_id)
+                in_flight[asyncio.ensure_future(self._send_one(task, report))] = chat_id
+            if not in_flight:
+                if refresh or soonest is None:
+                    break
+                await asyncio.sleep(soonest)
+                continue
+            done, _ = await asyncio.wait(
+                in_flight, timeout=soonest, return_when=asyncio.FIRST_COMPLETED
+            )
+            for future in done:
+                chat_id = in_flight.pop(future)
+                busy.discard(chat_id)
+                queue = queues.get(chat_id)
+                if future.result() and queue is not None:
+                    self._last_served[chat_id] = self.monotonic()
                     queue.popleft()
                     progress = True
                     if queue:
                         continue
-                # Sent its last one, or held (retry later, chat gone): this chat is done for now.
-                del queues[chat_id]
-            if soonest is not None and queues:
-                await asyncio.sleep(soonest)
+                # Sent its last one, or held (retry later, chat gone): done for now.
+                queues.pop(chat_id, None)
+            if refresh and not in_flight:
+                break
         return progress
 
     async def _send_one(self, task: DeliveryTask, report: DeliveryReport) -> bool:
@@ -376,9 +418,7 @@ class Pipeline:
             message_id = await notifier.send(task.chat_id, message)
         except RetryLater as exc:
             until = now + timedelta(seconds=max(1.0, exc.retry_after))
-            log.warning(
-                "chat %s: %s; holding its alerts %.0f s", task.chat_id, exc, exc.retry_after
-            )
+            log.warning("chat %s: %s; holding it %.0f s", task.chat_id, exc, exc.retry_after)
             self.store.defer_chat(task.chat_id, until)  # the outbox holds it, no one waits
             report.deferred_chats += 1
             return False

@@ -111,6 +111,7 @@ async def open_runtime(
             aliases=settings.aliases,
             watch_limits=settings.watches,
             rates=settings.rates,
+            in_flight=settings.concurrent_sends,
         )
         prepare_console(store, settings)
         yield Runtime(settings, store, client, pipeline, application)
