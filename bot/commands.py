@@ -104,6 +104,24 @@ class BotCommands:
         return InlineKeyboardMarkup(rows)
 
     @staticmethod
+    async def _may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+        """In a group only its admins change what the group receives; anyone in a private chat."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None:
+            return False
+        if chat.type == "private":
+            return True
+        member = await context.bot.get_chat_member(chat.id, user.id)
+        return member.status in ("creator", "administrator")
+
+    async def _refuse(self, update: Update) -> None:
+        query = update.callback_query
+        if query is not None:
+            await query.answer("Only the group's admins can change its topics.")
+        else:
+            await self._reply(update, "⛔ Only the group's admins can change its topics.")
+
+    @staticmethod
     async def _reply(update: Update, text: str, **kwargs: object) -> None:
         message = update.effective_message
         if message is not None:
@@ -152,6 +170,9 @@ class BotCommands:
         chat_id = self._register_chat(update)
         if query is None or chat_id is None or not query.data:
             return
+        if not await self._may_change(update, context):
+            await self._refuse(update)
+            return
         topic = self.topics.get(query.data[len(_TOGGLE) :])
         if topic is None:
             await query.answer("That topic no longer exists.")
@@ -166,11 +187,17 @@ class BotCommands:
 
     async def subscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/subscribe TOPIC..."""
-        await self._change(update, context.args or [], subscribe=True)
+        if await self._may_change(update, context):
+            await self._change(update, context.args or [], subscribe=True)
+        else:
+            await self._refuse(update)
 
     async def unsubscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/unsubscribe TOPIC..."""
-        await self._change(update, context.args or [], subscribe=False)
+        if await self._may_change(update, context):
+            await self._change(update, context.args or [], subscribe=False)
+        else:
+            await self._refuse(update)
 
     async def _change(self, update: Update, args: Sequence[str], *, subscribe: bool) -> None:
         chat_id = self._register_chat(update)
@@ -288,6 +315,9 @@ class BotCommands:
         chat_id = self._register_chat(update)
         if chat_id is None:
             return
+        if not await self._may_change(update, context):
+            await self._refuse(update)
+            return
         args = context.args or []
         query = self._rest(update, 1)
         if not args or not query:
@@ -319,6 +349,9 @@ class BotCommands:
         """/unwatch NAME."""
         chat_id = self._register_chat(update)
         if chat_id is None:
+            return
+        if not await self._may_change(update, context):
+            await self._refuse(update)
             return
         args = context.args or []
         if not args:

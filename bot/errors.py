@@ -10,6 +10,7 @@ The tree::
     │   └── ParseError           the body is not a feed or a document we can read
     └── DeliveryError            a message could not be delivered now
         ├── RetryLater           the channel asked us to wait (Telegram 429 retry_after, 5xx)
+        ├── ChatMoved            a group became a supergroup under a new id (migrate_to_chat_id)
         └── ChatUnavailable      the chat will never accept messages again (403: blocked, kicked)
 
 Every message is meant to be shown to a person as one line, and never contains a secret:
@@ -19,6 +20,7 @@ adapters catch library exceptions and re-raise these with the reason only.
 from __future__ import annotations
 
 __all__ = [
+    "ChatMoved",
     "ChatUnavailable",
     "ConfigError",
     "DeliveryError",
@@ -108,6 +110,14 @@ class RetryLater(DeliveryError):
 
     def __init__(self, message: str, retry_after: float) -> None:
         self.retry_after = retry_after
+        super().__init__(message)
+
+
+class ChatMoved(DeliveryError):
+    """The group now lives under ``new_chat_id``: move its subscriptions and send there."""
+
+    def __init__(self, message: str, new_chat_id: int) -> None:
+        self.new_chat_id = new_chat_id
         super().__init__(message)
 
 

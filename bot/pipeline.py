@@ -18,7 +18,14 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import WatchLimits
-from bot.errors import ChatUnavailable, DeliveryError, QueryError, RetryLater, SourceError
+from bot.errors import (
+    ChatMoved,
+    ChatUnavailable,
+    DeliveryError,
+    QueryError,
+    RetryLater,
+    SourceError,
+)
 from bot.match import Matcher
 from bot.models import (
     DeliveryTask,
@@ -421,6 +428,10 @@ class Pipeline:
             log.warning("chat %s: %s; holding it %.0f s", task.chat_id, exc, exc.retry_after)
             self.store.defer_chat(task.chat_id, until)  # the outbox holds it, no one waits
             report.deferred_chats += 1
+            return False
+        except ChatMoved as exc:
+            log.info("chat %s became %s; its subscriptions follow", task.chat_id, exc.new_chat_id)
+            self.store.move_chat(task.chat_id, exc.new_chat_id, now)
             return False
         except ChatUnavailable as exc:
             log.warning("chat %s is unavailable (%s); deactivated", task.chat_id, exc)

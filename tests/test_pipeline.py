@@ -290,3 +290,19 @@ async def test_many_chats_each_get_their_alert(tmp_path: Path, count: int) -> No
     await pipeline.poll_feed(FeedConfig("http://127.0.0.1/f"))
     await pipeline.deliver_pending()
     assert sorted(c for c, _ in rec.sent) == list(range(1, count + 1))
+
+
+async def test_a_group_that_became_a_supergroup_keeps_its_subscriptions(tmp_path: Path) -> None:
+    from bot.errors import ChatMoved
+
+    pipeline, rec = make_pipeline(tmp_path / "db", lambda r: httpx.Response(200, content=ISIS_FEED))
+    pipeline.store.upsert_chat(-5, "group", "team", pipeline.clock())
+    pipeline.store.subscribe(-5, "isis", pipeline.clock())
+    rec.fail = lambda chat: ChatMoved("moved", -1005) if chat == -5 else None
+    await pipeline.poll_feed(FeedConfig("http://127.0.0.1/f"))
+    await pipeline.deliver_pending()
+    assert pipeline.store.subscriptions(-1005) == {"isis"}
+    old = pipeline.store.chat(-5)
+    assert old is not None and not old.active
+    await pipeline.deliver_pending()  # the pending alert now goes to the new id
+    assert len(rec.texts(-1005)) == 1 and rec.texts(-5) == []

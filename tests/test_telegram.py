@@ -359,3 +359,25 @@ async def test_watch_limits_are_enforced(
         assert "at most 40 characters" in long["text"]
         [regex] = await say(fake, USER, "/watch one /ira+q/")
         assert "regular expressions are not allowed" in regex["text"]
+
+
+async def test_in_a_group_only_admins_change_subscriptions(
+    settings: Settings, fake: FakeBotAPI
+) -> None:
+    group, admin, member = -1001, 501, 502
+    fake.add_admin(group, admin)
+
+    async def group_says(user: int, text: str) -> dict[str, Any]:
+        before = len(fake.messages_to(group))
+        fake.send_user_message(group, text, user_id=user, chat_type="supergroup")
+        return (await asyncio.to_thread(fake.wait_for_messages, group, before + 1))[before]
+
+    async with running(settings, fake):
+        refused = await group_says(member, "/subscribe isis")
+        assert "Only the group's admins" in refused["text"]
+        accepted = await group_says(admin, "/subscribe isis")
+        assert "Subscribed to <b>ISIS</b>" in accepted["text"]
+        refused = await group_says(member, "/watch x iraq")
+        assert "Only the group's admins" in refused["text"]
+        mine = await group_says(member, "/mytopics")  # reading is for everyone
+        assert "ISIS" in mine["text"]

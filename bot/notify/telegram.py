@@ -22,7 +22,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.errors import ChatUnavailable, DeliveryError, RetryLater
+from bot.errors import ChatMoved, ChatUnavailable, DeliveryError, RetryLater
 from bot.models import OutgoingMessage
 from bot.notify.base import Notifier
 
@@ -75,7 +75,9 @@ class TelegramNotifier(Notifier):
         except Forbidden as exc:
             raise ChatUnavailable(f"Telegram refused: {exc.message}") from None
         except ChatMigrated as exc:
-            raise ChatUnavailable(f"group moved to chat {exc.new_chat_id}") from None
+            raise ChatMoved(
+                f"group moved to chat {exc.new_chat_id}", int(exc.new_chat_id)
+            ) from None
         except InvalidToken:
             raise DeliveryError("Telegram rejected the bot token") from None
         except BadRequest as exc:

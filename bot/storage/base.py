@@ -115,6 +115,10 @@ class Store(ABC):
         """The chat is gone (blocked the bot): stop sending, drop what was pending for it."""
 
     @abstractmethod
+    def move_chat(self, old_id: int, new_id: int, now: datetime) -> None:
+        """A group became a supergroup: its subscriptions, watches and pending alerts move."""
+
+    @abstractmethod
     def active_chats(self) -> list[Chat]:
         """Chats that receive alerts."""
 

@@ -428,6 +428,23 @@ class SQLiteStore(Store):
                 (reason, chat_id),
             )
 
+    def move_chat(self, old_id: int, new_id: int, now: datetime) -> None:
+        with self._tx():
+            self.db.execute(
+                """INSERT INTO chats (id, kind, title, created_at, last_digest_at)
+                   SELECT ?, 'supergroup', title, ?, last_digest_at FROM chats WHERE id = ?
+                   ON CONFLICT (id) DO UPDATE SET active = 1""",
+                (new_id, _ts(now), old_id),
+            )
+            for table in ("subscriptions", "watches", "deliveries"):
+                self.db.execute(
+                    f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+                )
+            self.db.execute(
+                "UPDATE chats SET active = 0, inactive_reason = ? WHERE id = ?",
+                (f"moved to {new_id}", old_id),
+            )
+
     def active_chats(self) -> list[Chat]:
         ids = [r[0] for r in self.db.execute("SELECT id FROM chats WHERE active = 1 ORDER BY id")]
         return [c for c in (self.chat(i) for i in ids) if c is not None]
