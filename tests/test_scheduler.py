@@ -118,3 +118,28 @@ async def test_stop_waits_for_a_running_job(tmp_path: Path, server: FeedServer) 
         await asyncio.wait_for(started.wait(), 5)
         await ticker.stop(timeout=5)
         assert finished == [True] and not ticker.running
+
+
+async def test_topics_file_is_reloaded_when_it_changes(tmp_path: Path, server: FeedServer) -> None:
+    import os
+
+    from bot.scheduler import TopicReloader
+
+    topics = tmp_path / "topics.toml"
+    topics.write_text('[[topics]]\nid = "a"\nname = "A"\nquery = "iraq"\n')
+    config = write_config(tmp_path, topics=topics)
+    settings = load_settings(config, {})
+    async with open_runtime(settings) as runtime:
+        reloader = TopicReloader(runtime.pipeline, settings)
+        assert not await reloader.check()  # unchanged
+        topics.write_text(
+            '[aliases]\nn = "syria"\n[[topics]]\nid = "b"\nname = "B"\nquery = "@n"\n'
+        )
+        os.utime(topics, ns=(1, 10**18))
+        assert await reloader.check()
+        assert set(runtime.pipeline.topics) == {"b"}
+        assert runtime.store.subscriptions(0) >= {"b"}  # console mode follows new topics
+        topics.write_text('[[topics]]\nid = "c"\nname = "C"\nquery = "(broken"\n')
+        os.utime(topics, ns=(1, 2 * 10**18))
+        assert not await reloader.check()  # invalid: the current topics stay
+        assert set(runtime.pipeline.topics) == {"b"}
