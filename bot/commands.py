@@ -41,6 +41,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("test", "Try a query on the last 7 days: /test QUERY"),
     ("why", "Reply to an alert: why did it match?"),
     ("poll", "Poll the feeds now (admins)"),
+    ("stats", "Feeds, items and alerts (admins)"),
+    ("feeds", "Each feed's health (admins)"),
     ("help", "How this bot works"),
 )
 _TOGGLE = "t:"
@@ -412,6 +414,58 @@ class BotCommands:
             return
         await self._reply_messages(update, render_why(task, self.topics, self.pipeline.timezone))
 
+    # ------------------------------------------------------------------ operators
+    async def _admin(self, update: Update) -> bool:
+        self._register_chat(update)
+        user = update.effective_user
+        if user is None or user.id not in self.admins:
+            await self._reply(update, "⛔ This command is for the bot's admins.")
+            return False
+        return True
+
+    def _when(self, value: datetime | None) -> str:
+        if value is None:
+            return "never"
+        return value.astimezone(self.pipeline.timezone).strftime("%d %b %H:%M")
+
+    async def stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/stats: feeds ok and failing, items, alerts sent and pending (admins only)."""
+        if not await self._admin(update):
+            return
+        st = self.store.stats(self.clock())
+        watches = len(self.store.watches())
+        lines = [
+            "<b>newsbot</b>",
+            f"Feeds: {st.feeds_ok} ok, {st.feeds_failing} failing "
+            f"(of {len(self.feeds)} configured)",
+            f"Items: {st.items} stored, {st.items_today} in the last 24 h; {st.matches} matches",
+            f"Alerts: {st.sent} sent, {st.pending} pending"
+            + (f", oldest from {self._when(st.oldest_pending)}" if st.oldest_pending else ""),
+            f"Chats: {st.chats_active} active; topics: {len(self.pipeline.config_topics)}, "
+            f"watches: {watches}",
+        ]
+        await self._reply(update, "\n".join(esc(x) if n else x for n, x in enumerate(lines)))
+
+    async def feeds_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/feeds: each feed's state (admins only)."""
+        if not await self._admin(update):
+            return
+        lines = []
+        for feed in self.feeds:
+            state = self.store.feed_state(feed.url)
+            name = feed.name or feed.url
+            if state.last_checked_at is None:
+                status = "not polled yet"
+            elif state.error_count:
+                status = (
+                    f"⚠️ failing ×{state.error_count}: {state.last_error}; "
+                    f"next try {self._when(state.next_poll_at)}"
+                )
+            else:
+                status = f"✅ ok, last success {self._when(state.last_success_at)}"
+            lines.append(f"• <b>{esc(name)}</b>: {esc(status)}")
+        await self._reply(update, "\n".join(lines) or "No feeds configured.")
+
 
 def register(application: Application, commands: BotCommands) -> None:  # type: ignore[type-arg]
     """Wire the handlers into a python-telegram-bot application."""
@@ -430,6 +484,8 @@ def register(application: Application, commands: BotCommands) -> None:  # type: 
         "watches": commands.watches,
         "test": commands.test,
         "why": commands.why,
+        "stats": commands.stats,
+        "feeds": commands.feeds_command,
     }
     for name, callback in handlers.items():
         application.add_handler(CommandHandler(name, callback))

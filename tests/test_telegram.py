@@ -381,3 +381,18 @@ async def test_in_a_group_only_admins_change_subscriptions(
         assert "Only the group's admins" in refused["text"]
         mine = await group_says(member, "/mytopics")  # reading is for everyone
         assert "ISIS" in mine["text"]
+
+
+async def test_operator_stats_and_feeds(
+    settings: Settings, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    feeds.routes["/feed.xml"] = Route(b"down", status=503)
+    async with running(settings, fake):
+        [refused] = await say(fake, OTHER, "/stats")
+        assert "for the bot's admins" in refused["text"]
+        await wait_until(lambda: feeds.count("/feed.xml") >= 1)
+        await asyncio.sleep(0.2)
+        [stats] = await say(fake, USER, "/stats")
+        assert "Feeds: 0 ok, 1 failing (of 1 configured)" in stats["text"]
+        [health] = await say(fake, USER, "/feeds")
+        assert "failing ×1: HTTP 503" in health["text"]
