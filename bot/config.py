@@ -81,6 +81,8 @@ class Settings:
     watches: WatchLimits = field(default_factory=lambda: WatchLimits())
     rates: Rates = field(default_factory=Rates)
     concurrent_sends: int = 1
+    catch_up_after: int = 10
+    catch_up_minutes: int = 30
     reload_interval: int = 30
 
     @property
@@ -468,5 +470,7 @@ def load_settings(
         watches=watches,
         rates=rates,
         concurrent_sends=telegram.get_int("concurrent_sends", 1, minimum=1),
+        catch_up_after=telegram.get_int("catch_up_after", 10, minimum=0),
+        catch_up_minutes=telegram.get_int("catch_up_minutes", 30, minimum=1),
         reload_interval=polling.get_int("reload_interval", 30, minimum=1),
     )

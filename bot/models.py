@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 __all__ = [
     "Chat",
@@ -148,6 +148,7 @@ class DeliveryTask:
     summary: str
     attempts: int = 0
     chat_kind: str = "private"
+    created_at: datetime = field(default=datetime.min.replace(tzinfo=UTC), compare=False)
 
 
 @dataclass(frozen=True, slots=True)

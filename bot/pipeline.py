@@ -29,6 +29,7 @@ from bot.errors import (
 from bot.match import Matcher
 from bot.models import (
     DeliveryTask,
+    DigestEntry,
     FeedConfig,
     Item,
     Match,
@@ -119,6 +120,8 @@ class Pipeline:
         watch_limits: WatchLimits | None = None,
         rates: Rates | None = None,
         in_flight: int = 1,
+        catch_up_after: int = 10,
+        catch_up_age: timedelta = timedelta(minutes=30),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -131,6 +134,8 @@ class Pipeline:
         self.pacer = Pacer(rates or Rates())
         self._last_served: dict[int, float] = {}
         self.in_flight = max(1, in_flight)
+        self.catch_up_after = catch_up_after
+        self.catch_up_age = catch_up_age
         self.clock = clock
         self.monotonic = monotonic
         self.set_topics(topics, aliases)
@@ -349,6 +354,7 @@ class Pipeline:
                 by_chat: dict[int, deque[DeliveryTask]] = {}
                 for task in tasks:  # oldest first: each chat's queue keeps its order
                     by_chat.setdefault(task.chat_id, deque()).append(task)
+                await self._catch_up(by_chat, report)
                 # Least recently served chats first, so that a chat with one new alert is not
                 # queued behind the chats of a burst, and every chat gets its turn.
                 served = self._last_served
@@ -413,6 +419,55 @@ class Pipeline:
             if refresh and not in_flight:
                 break
         return progress
+
+    async def _catch_up(
+        self, by_chat: dict[int, deque[DeliveryTask]], report: DeliveryReport
+    ) -> None:
+        """A chat with many alerts waiting since long ago (an outage) gets one "while you were
+        away" digest of them instead of a flood. The alerts count as delivered once every part
+        of the digest was accepted; until then they stay pending."""
+        if self.catch_up_after <= 0:
+            return
+        now = self.clock()
+        for chat_id in list(by_chat):
+            tasks = by_chat[chat_id]
+            oldest = min(t.created_at for t in tasks)
+            if len(tasks) < self.catch_up_after or now - oldest < self.catch_up_age:
+                continue
+            notifier = self._notifier_for(chat_id)
+            if notifier is None:
+                continue
+            entries = [
+                DigestEntry(m.topic_id, t.item, t.summary, m.score, t.created_at)
+                for t in tasks
+                for m in t.matches
+            ]
+            messages = render_digest(
+                entries,
+                self.topics,
+                self.timezone,
+                since=oldest,
+                now=now,
+                title="⏳ While you were away",
+            )
+            del by_chat[chat_id]
+            try:
+                first: int | None = None
+                for n, message in enumerate(messages):
+                    if n:  # one chat, several parts: keep to the chat's pace
+                        await asyncio.sleep(1 / self.pacer.rates.private)
+                    message_id = await notifier.send(chat_id, message)
+                    first = first if first is not None else message_id
+            except DeliveryError as exc:
+                log.warning("chat %s: catch-up digest not sent (%s); retrying later", chat_id, exc)
+                self.store.defer_chat(chat_id, now + timedelta(seconds=30))
+                report.failed += 1
+                continue
+            self.pacer.record(chat_id, tasks[0].chat_kind, self.monotonic())
+            for task in tasks:
+                self.store.mark_sent(task.item.key, chat_id, first, self.clock())
+            report.sent += len(tasks)
+            log.info("chat %s: %d waiting alerts sent as one digest", chat_id, len(tasks))
 
     async def _send_one(self, task: DeliveryTask, report: DeliveryReport) -> bool:
         """Send one alert and record the outcome. :returns: True if it was delivered."""

@@ -176,6 +176,7 @@ def render_digest(
     since: datetime | None,
     now: datetime,
     per_topic: int = 10,
+    title: str = "📰 Digest",
 ) -> list[OutgoingMessage]:
     """A digest grouped by topic, best first; a short "nothing new" line when empty."""
     grouped: dict[str, list[DigestEntry]] = {}
@@ -191,7 +192,7 @@ def render_digest(
         text = f"📭 Nothing new for your topics {period}."
         return [OutgoingMessage(esc(text), text)]
     total = len({e.item.key for entries in grouped.values() for e in entries})
-    head = f"📰 Digest: {total} item{'s' if total != 1 else ''} {period}"
+    head = f"{title}: {total} item{'s' if total != 1 else ''} {period}"
     blocks: list[tuple[str, str]] = [(f"<b>{esc(head)}</b>", head)]
     for topic_id in sorted(grouped, key=lambda t: _topic_name(topics, t).lower()):
         items = sorted(grouped[topic_id], key=lambda e: (-e.score, -e.item.published.timestamp()))

@@ -11,7 +11,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 import httpx
@@ -112,6 +112,8 @@ async def open_runtime(
             watch_limits=settings.watches,
             rates=settings.rates,
             in_flight=settings.concurrent_sends,
+            catch_up_after=settings.catch_up_after,
+            catch_up_age=timedelta(minutes=settings.catch_up_minutes),
         )
         prepare_console(store, settings)
         yield Runtime(settings, store, client, pipeline, application)

@@ -15,6 +15,7 @@ from bot.config import load_topic_file
 from bot.errors import ChatUnavailable, DeliveryError, RetryLater
 from bot.models import FeedConfig, OutgoingMessage
 from bot.notify.base import Notifier
+from bot.pacing import Rates
 from bot.pipeline import Pipeline
 from bot.sources.documents import DocumentFolder
 from bot.sources.feeds import HttpFeedSource, make_client
@@ -306,3 +307,38 @@ async def test_a_group_that_became_a_supergroup_keeps_its_subscriptions(tmp_path
     assert old is not None and not old.active
     await pipeline.deliver_pending()  # the pending alert now goes to the new id
     assert len(rec.texts(-1005)) == 1 and rec.texts(-5) == []
+
+
+def _many(n: int) -> bytes:
+    return rss(
+        [
+            {"title": f"ISIS attack number {k}", "link": f"https://ex.org/{k}", "guid": f"m{k}"}
+            for k in range(n)
+        ]
+    )
+
+
+async def test_after_an_outage_piled_up_alerts_arrive_as_one_digest(tmp_path: Path) -> None:
+    clock = Clock()
+    pipeline, rec = make_pipeline(
+        tmp_path / "db", lambda r: httpx.Response(200, content=_many(12)), clock=clock
+    )
+    subscribe(pipeline, 1, "isis")
+    await pipeline.poll_feed(FeedConfig("http://127.0.0.1/f"))  # queued, then the outage
+    clock.now += timedelta(minutes=31)
+    report = await pipeline.deliver_pending()
+    [digest] = rec.texts(1)
+    assert digest.startswith("⏳ While you were away: 12 items")
+    shown = [k for k in range(12) if f"ISIS attack number {k}\n" in digest]
+    assert len(shown) == 10 and "… and 2 more" in digest  # 10 per topic, then a count
+    assert report.sent == 12
+    assert (await pipeline.deliver_pending()).sent == 0
+
+
+async def test_a_fresh_burst_is_sent_as_alerts(tmp_path: Path) -> None:
+    pipeline, rec = make_pipeline(tmp_path / "db", lambda r: httpx.Response(200, content=_many(12)))
+    pipeline.pacer.rates = Rates(overall=1000, private=1000, group=1000)
+    subscribe(pipeline, 1, "isis")
+    await pipeline.poll_feed(FeedConfig("http://127.0.0.1/f"))
+    await pipeline.deliver_pending()
+    assert len(rec.texts(1)) == 12 and all(t.startswith("🔔") for t in rec.texts(1))

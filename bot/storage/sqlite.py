@@ -331,7 +331,7 @@ class SQLiteStore(Store):
             args.extend(sorted(kinds))
         rows = self.db.execute(
             f"""SELECT d.item_id, d.chat_id, d.topics, d.attempts, i.summary, c.kind,
-                    {_ITEM_COLUMNS}
+                    d.created_at AS queued_at, {_ITEM_COLUMNS}
                 FROM deliveries d JOIN items i ON i.id = d.item_id
                 JOIN chats c ON c.id = d.chat_id
                 WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND c.active = 1
@@ -359,6 +359,7 @@ class SQLiteStore(Store):
                     summary=row["summary"],
                     attempts=row["attempts"],
                     chat_kind=row["kind"],
+                    created_at=datetime.fromisoformat(row["queued_at"]),
                 )
             )
         return tasks
