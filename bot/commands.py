@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -414,6 +414,51 @@ class BotCommands:
             return
         await self._reply_messages(update, render_why(task, self.topics, self.pipeline.timezone))
 
+    # ------------------------------------------------------------------ alert buttons
+    async def feedback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """👍 / 👎 on an alert: stored per chat and item (for /stats, and the matcher later)."""
+        query = update.callback_query
+        chat_id = self._register_chat(update)
+        if query is None or chat_id is None or not query.data:
+            return
+        _, value, ref = query.data.split(":", 2)
+        if not self.store.set_feedback(chat_id, int(ref), int(value), self.clock()):
+            await query.answer("That item is no longer stored.")
+            return
+        await query.answer("Thanks: noted 👍" if value == "1" else "Thanks: noted 👎")
+
+    async def mute_topic(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """🔕 on an alert: no alerts of that topic for this chat for 24 hours."""
+        query = update.callback_query
+        chat_id = self._register_chat(update)
+        if query is None or chat_id is None or not query.data:
+            return
+        if not await self._may_change(update, context):
+            await self._refuse(update)
+            return
+        topic_id = query.data.split(":", 1)[1]
+        until = self.clock() + timedelta(hours=24)
+        self.store.mute(chat_id, topic_id, until)
+        topic = self.topics.get(topic_id)
+        name = topic.name if topic else topic_id
+        local = until.astimezone(self.pipeline.timezone).strftime("%d %b %H:%M")
+        await query.answer(f"{name} muted until {local}")
+
+    async def more_like_this(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """➕ on an alert: the latest matches of its topic."""
+        query = update.callback_query
+        self._register_chat(update)
+        if query is None or not query.data:
+            return
+        topic_id = query.data.split(":", 1)[1]
+        topic = self.topics.get(topic_id)
+        await query.answer()
+        entries = self.store.recent_matches([topic_id], limit=5)
+        title = topic.name if topic else topic_id
+        await self._reply_messages(
+            update, render_latest(entries, self.topics, self.pipeline.timezone, title)
+        )
+
     # ------------------------------------------------------------------ operators
     async def _admin(self, update: Update) -> bool:
         self._register_chat(update)
@@ -434,6 +479,7 @@ class BotCommands:
             return
         st = self.store.stats(self.clock())
         watches = len(self.store.watches())
+        liked, disliked = self.store.feedback_counts()
         lines = [
             "<b>newsbot</b>",
             f"Feeds: {st.feeds_ok} ok, {st.feeds_failing} failing "
@@ -443,6 +489,7 @@ class BotCommands:
             + (f", oldest from {self._when(st.oldest_pending)}" if st.oldest_pending else ""),
             f"Chats: {st.chats_active} active; topics: {len(self.pipeline.config_topics)}, "
             f"watches: {watches}",
+            f"Feedback on alerts: {liked} 👍, {disliked} 👎",
         ]
         await self._reply(update, "\n".join(esc(x) if n else x for n, x in enumerate(lines)))
 
@@ -490,6 +537,9 @@ def register(application: Application, commands: BotCommands) -> None:  # type: 
     for name, callback in handlers.items():
         application.add_handler(CommandHandler(name, callback))
     application.add_handler(CallbackQueryHandler(commands.toggle, pattern=f"^{_TOGGLE}"))
+    application.add_handler(CallbackQueryHandler(commands.feedback, pattern=r"^fb:-?1:\d+$"))
+    application.add_handler(CallbackQueryHandler(commands.mute_topic, pattern="^mute:"))
+    application.add_handler(CallbackQueryHandler(commands.more_like_this, pattern="^more:"))
     application.add_error_handler(_on_error)
 
 

@@ -148,6 +148,7 @@ class DeliveryTask:
     summary: str
     attempts: int = 0
     chat_kind: str = "private"
+    item_ref: int = 0
     created_at: datetime = field(default=datetime.min.replace(tzinfo=UTC), compare=False)
 
 
@@ -178,6 +179,8 @@ class OutgoingMessage:
 
     html: str
     plain: str
+    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
+    """Rows of (label, callback data) buttons, where the channel has them (Telegram)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -114,7 +115,7 @@ def render_alert(task: DeliveryTask, topics: Mapping[str, Topic], tz: ZoneInfo) 
         return OutgoingMessage("\n".join(parts), "\n".join(plain))
 
     summary = _shorten(task.summary, SUMMARY_CHARS)
-    message = build(summary)
+    message = _with_buttons(build(summary), task)
     # Only wide characters (emoji count twice in UTF-16) can still push it over: the summary
     # gives way first, then the reasons beyond the first.
     while visible_length(message.html) > MAX_MESSAGE:
@@ -124,8 +125,22 @@ def render_alert(task: DeliveryTask, topics: Mapping[str, Topic], tz: ZoneInfo) 
             why_lines.pop()
         else:
             break
-        message = build(summary)
+        message = _with_buttons(build(summary), task)
     return message
+
+
+def _with_buttons(message: OutgoingMessage, task: DeliveryTask) -> OutgoingMessage:
+    """👍 / 👎, mute the first topic for 24 h, more like this: what a reader does next."""
+    if not task.item_ref:
+        return message
+    rows: list[tuple[tuple[str, str], ...]] = [
+        (("👍", f"fb:1:{task.item_ref}"), ("👎", f"fb:-1:{task.item_ref}"))
+    ]
+    if task.matches:
+        topic = task.matches[0].topic_id
+        if len(f"mute:{topic}") <= 64:
+            rows.append((("🔕 Mute 24h", f"mute:{topic}"), ("➕ More like this", f"more:{topic}")))
+    return replace(message, buttons=tuple(rows))
 
 
 def split_blocks(

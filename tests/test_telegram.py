@@ -396,3 +396,31 @@ async def test_operator_stats_and_feeds(
         assert "Feeds: 0 ok, 1 failing (of 1 configured)" in stats["text"]
         [health] = await say(fake, USER, "/feeds")
         assert "failing ×1: HTTP 503" in health["text"]
+
+
+async def test_alert_buttons_feedback_mute_and_more(
+    settings: Settings, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    async with running(settings, fake):
+        await say(fake, USER, "/subscribe isis")
+        feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS]))
+        await say(fake, USER, "/poll", replies=3)
+        [alert] = alerts(fake, USER)
+        buttons = [b for row in alert["reply_markup"]["inline_keyboard"] for b in row]
+        assert [b["text"] for b in buttons] == ["👍", "👎", "🔕 Mute 24h", "➕ More like this"]
+        fake.press_button(USER, alert["message_id"], buttons[0]["callback_data"])
+        await asyncio.to_thread(fake.wait_for_calls, "answerCallbackQuery", 1)
+        [stats] = await say(fake, USER, "/stats")
+        assert "1 👍, 0 👎" in stats["text"]
+        before = len(fake.messages_to(USER))
+        fake.press_button(USER, alert["message_id"], buttons[3]["callback_data"])
+        [latest] = (await asyncio.to_thread(fake.wait_for_messages, USER, before + 1))[before:]
+        assert "Latest: ISIS" in latest["text"] and ISIS_TITLE in latest["text"]
+        fake.press_button(USER, alert["message_id"], buttons[2]["callback_data"])
+        await asyncio.to_thread(fake.wait_for_calls, "answerCallbackQuery", 3)
+        assert "muted until" in fake.answered_callbacks[-1].get("text", "")
+        second = dict(ISIS, guid="isis-2", link="https://ex.org/isis-2", title="ISIS fighters seen")
+        feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS, second]))
+        replies = await say(fake, USER, "/poll", replies=2)
+        assert "1 new items, 0 alerts queued" in replies[-1]["text"]  # muted: no alert
+        assert len(alerts(fake, USER)) == 1

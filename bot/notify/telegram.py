@@ -9,7 +9,7 @@ import logging
 import warnings
 from datetime import timedelta
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -53,6 +53,16 @@ class TelegramNotifier(Notifier):
 
     async def send(self, chat_id: int, message: OutgoingMessage) -> int | None:
         preview = LinkPreviewOptions(is_disabled=not self.link_previews)
+        markup = (
+            InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(text, callback_data=data) for text, data in row]
+                    for row in message.buttons
+                ]
+            )
+            if message.buttons
+            else None
+        )
         try:
             try:
                 sent = await self.bot.send_message(
@@ -60,6 +70,7 @@ class TelegramNotifier(Notifier):
                     text=message.html,
                     parse_mode=ParseMode.HTML,
                     link_preview_options=preview,
+                    reply_markup=markup,
                 )
             except BadRequest as exc:
                 if "can't parse entities" not in exc.message.lower():
@@ -68,7 +79,10 @@ class TelegramNotifier(Notifier):
                 # alert still goes out as plain text rather than being lost.
                 log.error("Telegram refused the HTML of an alert (%s); sending plain text", exc)
                 sent = await self.bot.send_message(
-                    chat_id=chat_id, text=message.plain[:4096], link_preview_options=preview
+                    chat_id=chat_id,
+                    text=message.plain[:4096],
+                    link_preview_options=preview,
+                    reply_markup=markup,
                 )
         except RetryAfter as exc:
             raise RetryLater("Telegram asked to slow down", _retry_seconds(exc)) from None

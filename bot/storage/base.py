@@ -161,6 +161,18 @@ class Store(ABC):
         """The watches of one chat, or of every active chat."""
 
     @abstractmethod
+    def set_feedback(self, chat_id: int, item_ref: int, value: int, now: datetime) -> bool:
+        """Record 👍 (1) or 👎 (-1) of a chat on an item; :returns: False if the item is gone."""
+
+    @abstractmethod
+    def feedback_counts(self) -> tuple[int, int]:
+        """(👍, 👎) over all chats and items."""
+
+    @abstractmethod
+    def mute(self, chat_id: int, topic_id: str, until: datetime) -> None:
+        """No alerts of ``topic_id`` for ``chat_id`` until ``until``."""
+
+    @abstractmethod
     def items_since(self, since: datetime, limit: int = 20000) -> list[Item]:
         """Items stored since ``since``, newest first (for dry runs of a query)."""
 

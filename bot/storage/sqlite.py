@@ -99,6 +99,21 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deliveries_message ON deliveries (chat_id, message_id);
     CREATE INDEX items_published ON items (published);
     """,
+    """
+    CREATE TABLE feedback (
+        chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+        item_id INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+        value INTEGER NOT NULL CHECK (value IN (-1, 1)),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (chat_id, item_id)
+    );
+    CREATE TABLE mutes (
+        chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+        topic_id TEXT NOT NULL,
+        until TEXT NOT NULL,
+        PRIMARY KEY (chat_id, topic_id)
+    );
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -306,8 +321,10 @@ class SQLiteStore(Store):
                 for row in self.db.execute(
                     f"""SELECT s.chat_id, s.topic_id FROM subscriptions s
                         JOIN chats c ON c.id = s.chat_id
-                        WHERE c.active = 1 AND s.topic_id IN ({marks})""",
-                    topic_ids,
+                        LEFT JOIN mutes m ON m.chat_id = s.chat_id AND m.topic_id = s.topic_id
+                        WHERE c.active = 1 AND s.topic_id IN ({marks})
+                          AND (m.until IS NULL OR m.until <= ?)""",
+                    (*topic_ids, stamp),
                 ):
                     per_chat.setdefault(row[0], []).append(row[1])
                 for chat_id, topics in per_chat.items():
@@ -360,6 +377,7 @@ class SQLiteStore(Store):
                     attempts=row["attempts"],
                     chat_kind=row["kind"],
                     created_at=datetime.fromisoformat(row["queued_at"]),
+                    item_ref=row["item_id"],
                 )
             )
         return tasks
@@ -549,6 +567,30 @@ class SQLiteStore(Store):
                 (chat_id,),
             )
         return [Watch(r[0], r[1], r[2]) for r in rows]
+
+    def set_feedback(self, chat_id: int, item_ref: int, value: int, now: datetime) -> bool:
+        with self._tx():
+            cur = self.db.execute(
+                """INSERT INTO feedback (chat_id, item_id, value, created_at)
+                   SELECT ?, id, ?, ? FROM items WHERE id = ?
+                   ON CONFLICT (chat_id, item_id) DO UPDATE SET value = excluded.value""",
+                (chat_id, value, _ts(now), item_ref),
+            )
+        return cur.rowcount > 0
+
+    def feedback_counts(self) -> tuple[int, int]:
+        row = self.db.execute(
+            "SELECT COALESCE(SUM(value = 1), 0), COALESCE(SUM(value = -1), 0) FROM feedback"
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def mute(self, chat_id: int, topic_id: str, until: datetime) -> None:
+        with self._tx():
+            self.db.execute(
+                """INSERT INTO mutes (chat_id, topic_id, until) VALUES (?, ?, ?)
+                   ON CONFLICT (chat_id, topic_id) DO UPDATE SET until = excluded.until""",
+                (chat_id, topic_id, _ts(until)),
+            )
 
     def items_since(self, since: datetime, limit: int = 20000) -> list[Item]:
         rows = self.db.execute(
