@@ -6,9 +6,11 @@ Handlers only translate between Telegram and the pipeline/store; the work happen
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -19,7 +21,7 @@ from telegram.ext import (
 )
 
 from bot.errors import QueryError
-from bot.models import FeedConfig, OutgoingMessage, Topic
+from bot.models import MODES, FeedConfig, OutgoingMessage, Topic
 from bot.pipeline import CycleReport, Pipeline
 from bot.render import esc, render_latest, render_why
 
@@ -43,6 +45,11 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("poll", "Poll the feeds now (admins)"),
     ("stats", "Feeds, items and alerts (admins)"),
     ("feeds", "Each feed's health (admins)"),
+    ("settings", "Your settings: timezone, digest time, previews, modes"),
+    ("timezone", "Your timezone: /timezone Europe/Berlin"),
+    ("digesttime", "Your digest time: /digesttime 08:00"),
+    ("mode", "Alert, digest or both: /mode isis digest"),
+    ("previews", "Link previews: /previews on|off"),
     ("help", "How this bot works"),
 )
 _TOGGLE = "t:"
@@ -58,12 +65,14 @@ class BotCommands:
         *,
         admins: frozenset[int],
         feeds: Sequence[FeedConfig],
+        default_digest: str = "08:00",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.pipeline = pipeline
         self.store = pipeline.store
         self.admins = admins
         self.feeds = feeds
+        self.default_digest = default_digest
         self.clock = clock
 
     # ------------------------------------------------------------------ helpers
@@ -414,6 +423,132 @@ class BotCommands:
             return
         await self._reply_messages(update, render_why(task, self.topics, self.pipeline.timezone))
 
+    # ------------------------------------------------------------------ per-chat settings
+    def _settings_view(self, chat_id: int) -> tuple[str, InlineKeyboardMarkup]:
+        chat = self.store.chat(chat_id)
+        tz = (chat.timezone if chat else None) or f"{self.pipeline.timezone.key} (default)"
+        at = (chat.digest_time if chat else None) or f"{self.default_digest} (default)"
+        previews = "on" if chat and chat.previews else "off"
+        modes = self.store.modes(chat_id)
+        lines = [
+            "<b>Settings</b>",
+            f"Timezone: {esc(tz)} — /timezone <code>Europe/Berlin</code>",
+            f"Digest time: {esc(at)} — /digesttime <code>08:00</code>",
+            f"Link previews: {previews} — /previews on|off",
+            "Topics (tap to switch between alert, digest and both):",
+        ]
+        rows = [[InlineKeyboardButton(f"Previews: {previews}", callback_data="set:previews")]]
+        for topic_id, mode in sorted(modes.items()):
+            topic = self.topics.get(topic_id)
+            name = topic.name if topic else topic_id
+            data = f"set:mode:{topic_id}"
+            if len(data.encode()) <= 64:
+                rows.append([InlineKeyboardButton(f"{name}: {mode}", callback_data=data)])
+        return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+    async def settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/settings: this chat's settings, with buttons."""
+        chat_id = self._register_chat(update)
+        if chat_id is None:
+            return
+        text, keyboard = self._settings_view(chat_id)
+        await self._reply(update, text, reply_markup=keyboard)
+
+    async def settings_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A /settings button: toggle previews, or cycle a topic's mode."""
+        query = update.callback_query
+        chat_id = self._register_chat(update)
+        if query is None or chat_id is None or not query.data:
+            return
+        if not await self._may_change(update, context):
+            await self._refuse(update)
+            return
+        if query.data == "set:previews":
+            chat = self.store.chat(chat_id)
+            self.store.update_chat(chat_id, {"previews": not (chat and chat.previews)})
+        else:
+            topic_id = query.data.split(":", 2)[2]
+            current = self.store.modes(chat_id).get(topic_id)
+            if current is None:
+                await query.answer("Not subscribed to that topic any more.")
+                return
+            self.store.set_mode(chat_id, topic_id, MODES[(MODES.index(current) + 1) % len(MODES)])
+        await query.answer("Saved")
+        _, keyboard = self._settings_view(chat_id)
+        await query.edit_message_reply_markup(reply_markup=keyboard)
+
+    async def _setting(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+        chat_id = self._register_chat(update)
+        if chat_id is None:
+            return None
+        if not await self._may_change(update, context):
+            await self._refuse(update)
+            return None
+        return chat_id
+
+    async def set_timezone(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/timezone NAME: times in alerts and the digest time, in this chat's zone."""
+        chat_id = await self._setting(update, context)
+        if chat_id is None:
+            return
+        name = (context.args or [""])[0]
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            await self._reply(
+                update, "❓ Send an IANA timezone, e.g. /timezone <code>Europe/Berlin</code>"
+            )
+            return
+        self.store.update_chat(chat_id, {"timezone": name})
+        await self._reply(update, f"🕒 Timezone set to <b>{esc(name)}</b>.")
+
+    async def digest_time(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/digesttime HH:MM in the chat's timezone, or "default"."""
+        chat_id = await self._setting(update, context)
+        if chat_id is None:
+            return
+        raw = (context.args or [""])[0]
+        m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", raw)
+        if raw == "default":
+            self.store.update_chat(chat_id, {"digest_time": None})
+            await self._reply(update, f"Digest back at the default time, {self.default_digest}.")
+            return
+        if not m:
+            await self._reply(update, "❓ Send a time, e.g. /digesttime <code>07:30</code>")
+            return
+        value = f"{int(m.group(1)):02d}:{m.group(2)}"
+        self.store.update_chat(chat_id, {"digest_time": value})
+        await self._reply(update, f"📰 Your digest comes at <b>{value}</b> every day.")
+
+    async def mode(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/mode TOPIC instant|digest|both."""
+        chat_id = await self._setting(update, context)
+        if chat_id is None:
+            return
+        args = context.args or []
+        topic = self._find_topic(args[0]) if args else None
+        if topic is None or len(args) < 2 or args[1] not in MODES:
+            await self._reply(
+                update, "Send /mode <code>topic</code> <code>instant|digest|both</code>"
+            )
+            return
+        if not self.store.set_mode(chat_id, topic.id, args[1]):
+            await self._reply(update, f"Subscribe to <b>{esc(topic.name)}</b> first.")
+            return
+        await self._reply(update, f"<b>{esc(topic.name)}</b>: {args[1]}.")
+
+    async def previews(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/previews on|off: link previews under alerts."""
+        chat_id = await self._setting(update, context)
+        if chat_id is None:
+            return
+        choice = (context.args or [""])[0].lower()
+        if choice not in ("on", "off"):
+            await self._reply(update, "Send /previews <code>on</code> or <code>off</code>")
+            return
+        self.store.update_chat(chat_id, {"previews": choice == "on"})
+        await self._reply(update, f"Link previews {choice}.")
+
     # ------------------------------------------------------------------ alert buttons
     async def feedback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """👍 / 👎 on an alert: stored per chat and item (for /stats, and the matcher later)."""
@@ -532,6 +667,11 @@ def register(application: Application, commands: BotCommands) -> None:  # type: 
         "test": commands.test,
         "why": commands.why,
         "stats": commands.stats,
+        "settings": commands.settings,
+        "timezone": commands.set_timezone,
+        "digesttime": commands.digest_time,
+        "mode": commands.mode,
+        "previews": commands.previews,
         "feeds": commands.feeds_command,
     }
     for name, callback in handlers.items():
@@ -540,6 +680,7 @@ def register(application: Application, commands: BotCommands) -> None:  # type: 
     application.add_handler(CallbackQueryHandler(commands.feedback, pattern=r"^fb:-?1:\d+$"))
     application.add_handler(CallbackQueryHandler(commands.mute_topic, pattern="^mute:"))
     application.add_handler(CallbackQueryHandler(commands.more_like_this, pattern="^more:"))
+    application.add_handler(CallbackQueryHandler(commands.settings_button, pattern="^set:"))
     application.add_error_handler(_on_error)
 
 

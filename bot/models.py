@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 __all__ = [
+    "MODES",
     "Chat",
     "DeliveryTask",
     "DigestEntry",
@@ -21,6 +22,10 @@ __all__ = [
     "Watch",
     "watch_topic_id",
 ]
+
+
+MODES = ("instant", "digest", "both")
+"""How a chat follows a topic: an alert per item, only in the digest, or both."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +141,10 @@ class Chat:
     title: str = ""
     active: bool = True
     last_digest_at: datetime | None = None
+    created_at: datetime | None = None
+    timezone: str | None = None  # None: the bot's timezone
+    digest_time: str | None = None  # "HH:MM"; None: the bot's digest time
+    previews: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +158,8 @@ class DeliveryTask:
     attempts: int = 0
     chat_kind: str = "private"
     item_ref: int = 0
+    chat_timezone: str | None = None
+    previews: bool = False
     created_at: datetime = field(default=datetime.min.replace(tzinfo=UTC), compare=False)
 
 
@@ -181,6 +192,7 @@ class OutgoingMessage:
     plain: str
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
     """Rows of (label, callback data) buttons, where the channel has them (Telegram)."""
+    previews: bool = False
 
 
 @dataclass(frozen=True, slots=True)

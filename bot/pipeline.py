@@ -13,9 +13,10 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import time as dt_time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import WatchLimits
 from bot.errors import (
@@ -28,6 +29,7 @@ from bot.errors import (
 )
 from bot.match import Matcher
 from bot.models import (
+    Chat,
     DeliveryTask,
     DigestEntry,
     FeedConfig,
@@ -474,7 +476,9 @@ class Pipeline:
         notifier = self._notifier_for(task.chat_id)
         if notifier is None:
             return False
-        message = render_alert(task, self.topics, self.timezone)
+        message = render_alert(task, self.topics, self.chat_timezone(task.chat_timezone))
+        if task.previews:
+            message = replace(message, previews=True)
         now = self.clock()
         try:
             message_id = await notifier.send(task.chat_id, message)
@@ -512,7 +516,8 @@ class Pipeline:
         chat = self.store.chat(chat_id)
         entries = self.store.digest_entries(chat_id, now)
         since = chat.last_digest_at if chat else None
-        messages = render_digest(entries, self.topics, self.timezone, since=since, now=now)
+        tz = self.chat_timezone(chat.timezone if chat else None)
+        messages = render_digest(entries, self.topics, tz, since=since, now=now)
         return messages, now
 
     async def send_digest(self, chat_id: int) -> bool:
@@ -533,13 +538,42 @@ class Pipeline:
         self.store.set_last_digest(chat_id, until)
         return True
 
-    async def send_digests(self) -> int:
-        """The scheduled digest: every active chat with subscriptions. :returns: digests sent."""
+    def chat_timezone(self, name: str | None) -> ZoneInfo:
+        """A chat's own timezone, or the bot's."""
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                log.warning("unknown timezone %r stored for a chat; using %s", name, self.timezone)
+        return self.timezone
+
+    def digest_due(self, chat: Chat, default_time: dt_time, now: datetime) -> bool:
+        """Has the chat's digest time (in its timezone) passed since its last digest?"""
+        tz = self.chat_timezone(chat.timezone)
+        hour, minute = default_time.hour, default_time.minute
+        if chat.digest_time:
+            hour, minute = (int(x) for x in chat.digest_time.split(":"))
+        local = now.astimezone(tz)
+        scheduled = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if scheduled > local:
+            scheduled -= timedelta(days=1)
+        since = chat.last_digest_at or chat.created_at
+        return since is None or since < scheduled
+
+    async def send_digests(self, default_time: dt_time | None = None) -> int:
+        """Every active chat with subscriptions whose digest is due (all, without a time).
+
+        The scheduler calls this every minute with the bot's digest time; each chat's own time
+        and timezone decide when its digest goes. :returns: digests sent.
+        """
         sent = 0
+        now = self.clock()
         for chat in self.store.active_chats():
             if self._notifier_for(chat.id) is None or not self.store.subscriptions(chat.id):
                 continue
             if chat.kind == "console" and "console" not in self.notifiers:
+                continue
+            if default_time is not None and not self.digest_due(chat, default_time, now):
                 continue
             if await self.send_digest(chat.id):
                 sent += 1

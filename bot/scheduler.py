@@ -167,14 +167,15 @@ def build_scheduler(pipeline: Pipeline, settings: Settings) -> Ticker:
         id="reload",
         name="reload the topics file when it changes",
     )
+
+    async def digests() -> None:
+        await pipeline.send_digests(settings.digest_time)
+
+    # Every minute: each chat has its own digest time and timezone (default: the config's).
     scheduler.add_job(
-        _guarded("digest", pipeline.send_digests),
-        CronTrigger(
-            hour=settings.digest_time.hour,
-            minute=settings.digest_time.minute,
-            timezone=settings.timezone,
-        ),
+        _guarded("digest", digests),
+        CronTrigger(second=5, timezone=settings.timezone),
         id="digest",
-        name="daily digest",
+        name="daily digests, each at its chat's time",
     )
     return ticker

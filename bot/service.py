@@ -131,7 +131,12 @@ async def _start_telegram(runtime: Runtime, stop: asyncio.Event) -> None:
     assert app is not None
     register(
         app,
-        BotCommands(runtime.pipeline, admins=runtime.settings.admins, feeds=runtime.settings.feeds),
+        BotCommands(
+            runtime.pipeline,
+            admins=runtime.settings.admins,
+            feeds=runtime.settings.feeds,
+            default_digest=runtime.settings.digest_time.strftime("%H:%M"),
+        ),
     )
     delay = 5.0
     while not stop.is_set():

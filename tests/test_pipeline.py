@@ -342,3 +342,48 @@ async def test_a_fresh_burst_is_sent_as_alerts(tmp_path: Path) -> None:
     await pipeline.poll_feed(FeedConfig("http://127.0.0.1/f"))
     await pipeline.deliver_pending()
     assert len(rec.texts(1)) == 12 and all(t.startswith("🔔") for t in rec.texts(1))
+
+
+@pytest.mark.parametrize(
+    ("chat_tz", "chat_time", "now_utc", "last_utc", "due"),
+    [
+        (None, None, "2024-09-18T08:01", "2024-09-17T08:05", True),  # the default 08:00 UTC passed
+        (None, None, "2024-09-18T07:59", "2024-09-17T08:05", False),
+        ("Asia/Tokyo", None, "2024-09-17T23:01", "2024-09-17T08:05", True),  # 08:00 in Tokyo
+        ("Asia/Tokyo", "18:30", "2024-09-17T09:29", "2024-09-16T09:31", False),
+        ("Asia/Tokyo", "18:30", "2024-09-17T09:31", "2024-09-16T09:31", True),
+    ],
+)
+def test_digest_is_due_at_the_chat_time_in_its_timezone(
+    tmp_path: Path,
+    chat_tz: str | None,
+    chat_time: str | None,
+    now_utc: str,
+    last_utc: str,
+    due: bool,
+) -> None:
+    from datetime import time
+
+    from bot.models import Chat
+
+    pipeline, _ = make_pipeline(tmp_path / "db")
+    chat = Chat(
+        1,
+        "private",
+        last_digest_at=datetime.fromisoformat(last_utc + "+00:00"),
+        timezone=chat_tz,
+        digest_time=chat_time,
+    )
+    now = datetime.fromisoformat(now_utc + "+00:00")
+    assert pipeline.digest_due(chat, time(8, 0), now) is due
+
+
+async def test_digest_only_topics_give_no_alert_but_appear_in_the_digest(tmp_path: Path) -> None:
+    pipeline, rec = make_pipeline(tmp_path / "db", lambda r: httpx.Response(200, content=ISIS_FEED))
+    subscribe(pipeline, 1, "isis")
+    assert pipeline.store.set_mode(1, "isis", "digest")
+    await pipeline.poll_feed(FeedConfig("http://127.0.0.1/f"))
+    await pipeline.deliver_pending()
+    assert rec.texts(1) == []
+    assert await pipeline.send_digest(1)
+    assert "ISIS claims attack" in rec.texts(1)[0]

@@ -65,6 +65,9 @@ async def running(settings: Settings, fake: FakeBotAPI) -> AsyncIterator[None]:
         await wait_until(lambda: bool(fake.calls_to("getUpdates")) or task.done())
         if task.done():
             task.result()
+        # The scheduler polls every feed once at start-up: let that happen before the test
+        # changes a feed, so the test's own /poll is the one that sees the change.
+        await wait_until(lambda: polled_feeds(settings) >= len(settings.feeds))
         yield
     finally:
         stop.set()
@@ -86,12 +89,20 @@ async def say(fake: FakeBotAPI, chat: int, text: str, replies: int = 1) -> list[
     return (await asyncio.to_thread(fake.wait_for_messages, chat, before + replies))[before:]
 
 
+def polled_feeds(settings: Settings) -> int:
+    return _count(settings, "SELECT COUNT(*) FROM feeds WHERE last_checked_at IS NOT NULL")
+
+
 def stored_items(settings: Settings) -> int:
+    return _count(settings, "SELECT COUNT(*) FROM items")
+
+
+def _count(settings: Settings, sql: str) -> int:
     if not settings.database_path.exists():
         return 0
     db = sqlite3.connect(f"file:{settings.database_path}?mode=ro", uri=True)
     try:
-        return int(db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+        return int(db.execute(sql).fetchone()[0])
     except sqlite3.OperationalError:  # not created yet
         return 0
     finally:
@@ -402,6 +413,7 @@ async def test_alert_buttons_feedback_mute_and_more(
     settings: Settings, fake: FakeBotAPI, feeds: FeedServer
 ) -> None:
     async with running(settings, fake):
+        await wait_until(lambda: stored_items(settings) == 1)  # the start-up poll is done
         await say(fake, USER, "/subscribe isis")
         feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS]))
         await say(fake, USER, "/poll", replies=3)
@@ -418,9 +430,39 @@ async def test_alert_buttons_feedback_mute_and_more(
         assert "Latest: ISIS" in latest["text"] and ISIS_TITLE in latest["text"]
         fake.press_button(USER, alert["message_id"], buttons[2]["callback_data"])
         await asyncio.to_thread(fake.wait_for_calls, "answerCallbackQuery", 3)
-        assert "muted until" in fake.answered_callbacks[-1].get("text", "")
+        assert any("muted until" in a.get("text", "") for a in fake.answered_callbacks)
         second = dict(ISIS, guid="isis-2", link="https://ex.org/isis-2", title="ISIS fighters seen")
         feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS, second]))
         replies = await say(fake, USER, "/poll", replies=2)
         assert "1 new items, 0 alerts queued" in replies[-1]["text"]  # muted: no alert
         assert len(alerts(fake, USER)) == 1
+
+
+async def test_settings_timezone_digest_time_mode_and_previews(
+    settings: Settings, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    async with running(settings, fake):
+        await wait_until(lambda: stored_items(settings) == 1)  # the start-up poll is done
+        await say(fake, USER, "/subscribe isis")
+        [bad] = await say(fake, USER, "/timezone Mars/Olympus")
+        assert "IANA timezone" in bad["text"]
+        [tz] = await say(fake, USER, "/timezone Asia/Tokyo")
+        assert "Asia/Tokyo" in tz["text"]
+        [at] = await say(fake, USER, "/digesttime 7:30")
+        assert "07:30" in at["text"]
+        [view] = await say(fake, USER, "/settings")
+        assert "Asia/Tokyo" in view["text"] and "07:30" in view["text"]
+        buttons = [b for row in view["reply_markup"]["inline_keyboard"] for b in row]
+        assert [b["text"] for b in buttons] == ["Previews: off", "ISIS: both"]
+        fake.press_button(USER, view["message_id"], "set:mode:isis")  # both -> instant
+        await asyncio.to_thread(fake.wait_for_calls, "editMessageReplyMarkup", 1)
+        edited = [b["text"] for r in fake.edits[-1]["reply_markup"]["inline_keyboard"] for b in r]
+        assert "ISIS: instant" in edited
+        await say(fake, USER, "/previews on")
+        feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS]))
+        await say(fake, USER, "/poll", replies=3)
+        [alert] = alerts(fake, USER)
+        assert "JST" in alert["plain_text"]  # the time in the chat's timezone
+        assert alert["link_preview_options"]["is_disabled"] is False
+        [mode] = await say(fake, USER, "/mode isis digest")
+        assert "<b>ISIS</b>: digest" in mode["text"]

@@ -52,7 +52,7 @@ class TelegramNotifier(Notifier):
         self.link_previews = link_previews
 
     async def send(self, chat_id: int, message: OutgoingMessage) -> int | None:
-        preview = LinkPreviewOptions(is_disabled=not self.link_previews)
+        preview = LinkPreviewOptions(is_disabled=not (self.link_previews or message.previews))
         markup = (
             InlineKeyboardMarkup(
                 [

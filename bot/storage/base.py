@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -109,6 +109,21 @@ class Store(ABC):
     @abstractmethod
     def chat(self, chat_id: int) -> Chat | None:
         """The chat, or None."""
+
+    @abstractmethod
+    def update_chat(self, chat_id: int, changes: Mapping[str, str | bool | None]) -> None:
+        """Change a chat's settings: ``timezone``, ``digest_time`` (None: the bot's), ``previews``.
+
+        :raises KeyError: an unknown setting.
+        """
+
+    @abstractmethod
+    def set_mode(self, chat_id: int, topic_id: str, mode: str) -> bool:
+        """How the chat follows a topic (see :data:`bot.models.MODES`); False if not subscribed."""
+
+    @abstractmethod
+    def modes(self, chat_id: int) -> dict[str, str]:
+        """Topic id -> mode for every subscription of the chat."""
 
     @abstractmethod
     def deactivate_chat(self, chat_id: int, reason: str) -> None:

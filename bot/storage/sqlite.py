@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -113,6 +113,12 @@ _MIGRATIONS: tuple[str, ...] = (
         until TEXT NOT NULL,
         PRIMARY KEY (chat_id, topic_id)
     );
+    """,
+    """
+    ALTER TABLE chats ADD COLUMN timezone TEXT;
+    ALTER TABLE chats ADD COLUMN digest_time TEXT;
+    ALTER TABLE chats ADD COLUMN previews INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE subscriptions ADD COLUMN mode TEXT NOT NULL DEFAULT 'both';
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -323,6 +329,7 @@ class SQLiteStore(Store):
                         JOIN chats c ON c.id = s.chat_id
                         LEFT JOIN mutes m ON m.chat_id = s.chat_id AND m.topic_id = s.topic_id
                         WHERE c.active = 1 AND s.topic_id IN ({marks})
+                          AND s.mode IN ('instant', 'both')
                           AND (m.until IS NULL OR m.until <= ?)""",
                     (*topic_ids, stamp),
                 ):
@@ -348,6 +355,7 @@ class SQLiteStore(Store):
             args.extend(sorted(kinds))
         rows = self.db.execute(
             f"""SELECT d.item_id, d.chat_id, d.topics, d.attempts, i.summary, c.kind,
+                    c.timezone AS chat_timezone, c.previews,
                     d.created_at AS queued_at, {_ITEM_COLUMNS}
                 FROM deliveries d JOIN items i ON i.id = d.item_id
                 JOIN chats c ON c.id = d.chat_id
@@ -378,6 +386,8 @@ class SQLiteStore(Store):
                     chat_kind=row["kind"],
                     created_at=datetime.fromisoformat(row["queued_at"]),
                     item_ref=row["item_id"],
+                    chat_timezone=row["chat_timezone"],
+                    previews=bool(row["previews"]),
                 )
             )
         return tasks
@@ -434,7 +444,37 @@ class SQLiteStore(Store):
             title=row["title"],
             active=bool(row["active"]),
             last_digest_at=_dt(row["last_digest_at"]),
+            created_at=_dt(row["created_at"]),
+            timezone=row["timezone"],
+            digest_time=row["digest_time"],
+            previews=bool(row["previews"]),
         )
+
+    def update_chat(self, chat_id: int, changes: Mapping[str, str | bool | None]) -> None:
+        unknown = set(changes) - {"timezone", "digest_time", "previews"}
+        if unknown:
+            raise KeyError(f"unknown chat settings: {sorted(unknown)}")
+        if not changes:
+            return
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        with self._tx():
+            self.db.execute(f"UPDATE chats SET {sets} WHERE id = ?", (*changes.values(), chat_id))
+
+    def set_mode(self, chat_id: int, topic_id: str, mode: str) -> bool:
+        with self._tx():
+            cur = self.db.execute(
+                "UPDATE subscriptions SET mode = ? WHERE chat_id = ? AND topic_id = ?",
+                (mode, chat_id, topic_id),
+            )
+        return cur.rowcount > 0
+
+    def modes(self, chat_id: int) -> dict[str, str]:
+        return {
+            r[0]: r[1]
+            for r in self.db.execute(
+                "SELECT topic_id, mode FROM subscriptions WHERE chat_id = ?", (chat_id,)
+            )
+        }
 
     def deactivate_chat(self, chat_id: int, reason: str) -> None:
         with self._tx():
@@ -527,7 +567,7 @@ class SQLiteStore(Store):
                 JOIN chats c ON c.id = s.chat_id
                 JOIN matches m ON m.topic_id = s.topic_id
                 JOIN items i ON i.id = m.item_id
-                WHERE s.chat_id = ?
+                WHERE s.chat_id = ? AND s.mode IN ('digest', 'both')
                   AND m.created_at >= s.created_at
                   AND m.created_at > COALESCE(c.last_digest_at, '')
                   AND m.created_at <= ?
