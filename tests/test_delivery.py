@@ -105,3 +105,19 @@ def test_pacer_spacing_follows_the_rates() -> None:
     slow = Pacer(Rates(overall=2.0, private=100, group=100))
     slow.record(1, "private", 0.0)
     assert slow.wait(2, "private", 0.0) == pytest.approx(0.5)  # the overall rate holds it
+
+
+async def test_a_server_error_is_retried_and_the_alert_arrives(
+    tmp_path: Path, fake: FakeBotAPI
+) -> None:
+    async with Bot(fake.token, base_url=fake.base_url) as bot:
+        pipeline = _pipeline(tmp_path, bot)
+        _burst(pipeline, chats=1, per_chat=1)
+        fake.fail_next_with_server_error(1)
+        first = await pipeline.deliver_pending()
+        assert first.sent == 0 and first.deferred_chats == 1  # held, not lost
+        # Skip the wait: make the held alert due now.
+        pipeline.store.db.execute("UPDATE deliveries SET next_attempt_at = '0'")
+        second = await pipeline.deliver_pending()
+    assert second.sent == 1
+    assert [m["plain_text"].split("\n")[1] for m in fake.messages_to(1)] == ["ISIS item 000"]
