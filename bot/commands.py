@@ -12,7 +12,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -132,6 +138,22 @@ class BotCommands:
         else:
             await self._reply(update, "⛔ Only the group's admins can change its topics.")
 
+    async def _pressed(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, *, changes: bool
+    ) -> tuple[CallbackQuery, int, str] | None:
+        """The pressed button's query, chat and data; None (answered) if it may not be used.
+
+        ``changes``: the button changes what the chat receives, so in a group only admins may.
+        """
+        query = update.callback_query
+        chat_id = self._register_chat(update)
+        if query is None or chat_id is None or not query.data:
+            return None
+        if changes and not await self._may_change(update, context):
+            await self._refuse(update)
+            return None
+        return query, chat_id, query.data
+
     @staticmethod
     async def _reply(update: Update, text: str, **kwargs: object) -> None:
         message = update.effective_message
@@ -177,14 +199,11 @@ class BotCommands:
 
     async def toggle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A topic button was pressed."""
-        query = update.callback_query
-        chat_id = self._register_chat(update)
-        if query is None or chat_id is None or not query.data:
+        pressed = await self._pressed(update, context, changes=True)
+        if pressed is None:
             return
-        if not await self._may_change(update, context):
-            await self._refuse(update)
-            return
-        topic = self.topics.get(query.data[len(_TOGGLE) :])
+        query, chat_id, data = pressed
+        topic = self.topics.get(data[len(_TOGGLE) :])
         if topic is None:
             await query.answer("That topic no longer exists.")
             return
@@ -456,18 +475,15 @@ class BotCommands:
 
     async def settings_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A /settings button: toggle previews, or cycle a topic's mode."""
-        query = update.callback_query
-        chat_id = self._register_chat(update)
-        if query is None or chat_id is None or not query.data:
+        pressed = await self._pressed(update, context, changes=True)
+        if pressed is None:
             return
-        if not await self._may_change(update, context):
-            await self._refuse(update)
-            return
-        if query.data == "set:previews":
+        query, chat_id, data = pressed
+        if data == "set:previews":
             chat = self.store.chat(chat_id)
             self.store.update_chat(chat_id, {"previews": not (chat and chat.previews)})
         else:
-            topic_id = query.data.split(":", 2)[2]
+            topic_id = data.split(":", 2)[2]
             current = self.store.modes(chat_id).get(topic_id)
             if current is None:
                 await query.answer("Not subscribed to that topic any more.")
@@ -552,11 +568,11 @@ class BotCommands:
     # ------------------------------------------------------------------ alert buttons
     async def feedback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """👍 / 👎 on an alert: stored per chat and item (for /stats, and the matcher later)."""
-        query = update.callback_query
-        chat_id = self._register_chat(update)
-        if query is None or chat_id is None or not query.data:
+        pressed = await self._pressed(update, context, changes=False)
+        if pressed is None:
             return
-        _, value, ref = query.data.split(":", 2)
+        query, chat_id, data = pressed
+        _, value, ref = data.split(":", 2)
         if not self.store.set_feedback(chat_id, int(ref), int(value), self.clock()):
             await query.answer("That item is no longer stored.")
             return
@@ -564,14 +580,11 @@ class BotCommands:
 
     async def mute_topic(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """🔕 on an alert: no alerts of that topic for this chat for 24 hours."""
-        query = update.callback_query
-        chat_id = self._register_chat(update)
-        if query is None or chat_id is None or not query.data:
+        pressed = await self._pressed(update, context, changes=True)
+        if pressed is None:
             return
-        if not await self._may_change(update, context):
-            await self._refuse(update)
-            return
-        topic_id = query.data.split(":", 1)[1]
+        query, chat_id, data = pressed
+        topic_id = data.split(":", 1)[1]
         until = self.clock() + timedelta(hours=24)
         self.store.mute(chat_id, topic_id, until)
         topic = self.topics.get(topic_id)
@@ -581,11 +594,11 @@ class BotCommands:
 
     async def more_like_this(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """➕ on an alert: the latest matches of its topic."""
-        query = update.callback_query
-        self._register_chat(update)
-        if query is None or not query.data:
+        pressed = await self._pressed(update, context, changes=False)
+        if pressed is None:
             return
-        topic_id = query.data.split(":", 1)[1]
+        query, _, data = pressed
+        topic_id = data.split(":", 1)[1]
         topic = self.topics.get(topic_id)
         await query.answer()
         entries = self.store.recent_matches([topic_id], limit=5)
