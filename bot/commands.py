@@ -608,6 +608,16 @@ class BotCommands:
         )
 
     # ------------------------------------------------------------------ operators
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the error with its traceback, then tell the admins (rate-limited per kind).
+
+        The admins get only the kind of error: library messages may carry the bot token.
+        """
+        error = context.error
+        log.error("error while handling an update: %s", error, exc_info=error)
+        kind = type(error).__name__ if error else "error"
+        await self.pipeline.report(f"error:{kind}", f"{kind} while handling a command; see the log")
+
     async def _admin(self, update: Update) -> bool:
         self._register_chat(update)
         user = update.effective_user
@@ -694,11 +704,7 @@ def register(application: Application, commands: BotCommands) -> None:  # type: 
     application.add_handler(CallbackQueryHandler(commands.mute_topic, pattern="^mute:"))
     application.add_handler(CallbackQueryHandler(commands.more_like_this, pattern="^more:"))
     application.add_handler(CallbackQueryHandler(commands.settings_button, pattern="^set:"))
-    application.add_error_handler(_on_error)
-
-
-async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    log.error("error while handling an update: %s", context.error, exc_info=context.error)
+    application.add_error_handler(commands.on_error)
 
 
 def bot_commands() -> list[BotCommand]:

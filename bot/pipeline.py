@@ -45,7 +45,7 @@ from bot.normalize import normalize
 from bot.notify.base import Notifier
 from bot.pacing import Pacer, Rates
 from bot.query import Regex, leaves
-from bot.render import render_alert, render_digest
+from bot.render import esc, render_alert, render_digest
 from bot.sources.base import FeedSource, FolderSource
 from bot.storage.base import CONSOLE_CHAT_ID, NewItem, Store
 from bot.summarize import summarize
@@ -58,6 +58,7 @@ MAX_FEED_BACKOFF = timedelta(hours=24)
 _WATCH_NAME = re.compile(r"^[\w-]{1,30}$")
 MAX_DELIVERY_BACKOFF = timedelta(hours=1)
 REFRESH_SECONDS = 1.0
+REPORT_EVERY = timedelta(hours=6)
 
 
 def backoff(base: timedelta, failures: int, cap: timedelta) -> timedelta:
@@ -124,6 +125,7 @@ class Pipeline:
         in_flight: int = 1,
         catch_up_after: int = 10,
         catch_up_age: timedelta = timedelta(minutes=30),
+        admin_chats: Sequence[int] = (),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -138,6 +140,8 @@ class Pipeline:
         self.in_flight = max(1, in_flight)
         self.catch_up_after = catch_up_after
         self.catch_up_age = catch_up_age
+        self.admin_chats = tuple(admin_chats)
+        self._reported: dict[str, datetime] = {}
         self.clock = clock
         self.monotonic = monotonic
         self.set_topics(topics, aliases)
@@ -161,6 +165,31 @@ class Pipeline:
         topic = watch.topic()
         self.matcher.add(topic)
         self.topics[topic.id] = topic
+
+    # ------------------------------------------------------------------ operator reports
+    async def report(self, key: str, text: str, every: timedelta = REPORT_EVERY) -> bool:
+        """Tell the admins (their private chats) about a problem, at most once per ``every``
+        for the same ``key``, so a feed that keeps failing does not flood them.
+
+        :returns: True if the report went out.
+        """
+        now = self.clock()
+        last = self._reported.get(key)
+        if last is not None and now - last < every:
+            return False
+        notifier = self.notifiers.get("telegram")
+        if notifier is None or not self.admin_chats:
+            return False
+        self._reported[key] = now
+        message = OutgoingMessage(f"⚠️ {esc(text)}", f"⚠️ {text}")
+        sent = False
+        for chat_id in self.admin_chats:
+            try:
+                await notifier.send(chat_id, message)
+                sent = True
+            except DeliveryError as exc:
+                log.warning("could not report to admin %s: %s", chat_id, exc)
+        return sent
 
     # ------------------------------------------------------------------ watches
     def add_watch(self, chat_id: int, name: str, query: str) -> Watch:
@@ -282,6 +311,10 @@ class Pipeline:
                 exc,
                 state.error_count,
                 retry_at.astimezone(self.timezone).strftime("%H:%M"),
+            )
+            await self.report(
+                f"feed:{feed.url}",
+                f"feed {feed.name or feed.url} failed: {exc} (×{state.error_count})",
             )
             return FeedReport(feed.url, ok=False, error=str(exc), retry_at=retry_at)
         except Exception as exc:  # a bug in one feed's handling must not stop the others

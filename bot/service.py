@@ -114,6 +114,7 @@ async def open_runtime(
             in_flight=settings.concurrent_sends,
             catch_up_after=settings.catch_up_after,
             catch_up_age=timedelta(minutes=settings.catch_up_minutes),
+            admin_chats=sorted(settings.admins),
         )
         prepare_console(store, settings)
         yield Runtime(settings, store, client, pipeline, application)
