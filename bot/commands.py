@@ -342,11 +342,8 @@ class BotCommands:
 
     async def watch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/watch NAME QUERY: a private topic for this chat."""
-        chat_id = self._register_chat(update)
+        chat_id = await self._setting(update, context)
         if chat_id is None:
-            return
-        if not await self._may_change(update, context):
-            await self._refuse(update)
             return
         args = context.args or []
         query = self._rest(update, 1)
@@ -377,11 +374,8 @@ class BotCommands:
 
     async def unwatch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/unwatch NAME."""
-        chat_id = self._register_chat(update)
+        chat_id = await self._setting(update, context)
         if chat_id is None:
-            return
-        if not await self._may_change(update, context):
-            await self._refuse(update)
             return
         args = context.args or []
         if not args:
@@ -494,6 +488,7 @@ class BotCommands:
         await query.edit_message_reply_markup(reply_markup=keyboard)
 
     async def _setting(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+        """The chat, if this user may change what it receives (else None, and told why)."""
         chat_id = self._register_chat(update)
         if chat_id is None:
             return None
