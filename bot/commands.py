@@ -6,7 +6,6 @@ Handlers only translate between Telegram and the pipeline/store; the work happen
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
+from bot.config import parse_clock
 from bot.errors import QueryError
 from bot.models import MODES, FeedConfig, OutgoingMessage, Topic
 from bot.pipeline import CycleReport, Pipeline
@@ -519,15 +519,15 @@ class BotCommands:
         if chat_id is None:
             return
         raw = (context.args or [""])[0]
-        m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", raw)
         if raw == "default":
             self.store.update_chat(chat_id, {"digest_time": None})
             await self._reply(update, f"Digest back at the default time, {self.default_digest}.")
             return
-        if not m:
+        clock = parse_clock(raw)
+        if clock is None:
             await self._reply(update, "❓ Send a time, e.g. /digesttime <code>07:30</code>")
             return
-        value = f"{int(m.group(1)):02d}:{m.group(2)}"
+        value = clock.strftime("%H:%M")
         self.store.update_chat(chat_id, {"digest_time": value})
         await self._reply(update, f"📰 Your digest comes at <b>{value}</b> every day.")
 

@@ -40,6 +40,7 @@ __all__ = [
     "load_settings",
     "load_topic_file",
     "load_topics",
+    "parse_clock",
 ]
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -185,12 +186,18 @@ class _Table:
         return _Table(value, self.text, self.path, key, line)
 
 
+def parse_clock(text: str) -> time | None:
+    """``"7:30"`` or ``"07:30"`` as a time of day; None if it is not one."""
+    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
+    return time(int(m.group(1)), int(m.group(2))) if m else None
+
+
 def _parse_time(table: _Table, key: str, default: str) -> time:
     raw = table.get_str(key, default) or default
-    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", raw.strip())
-    if not m:
+    value = parse_clock(raw)
+    if value is None:
         raise table.fail(key, f"{raw!r} is not a time", fix='write it as "HH:MM", e.g. "08:00"')
-    return time(int(m.group(1)), int(m.group(2)))
+    return value
 
 
 def _parse_timezone(name: str, where: _Table, key: str) -> ZoneInfo:

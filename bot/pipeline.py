@@ -602,11 +602,12 @@ class Pipeline:
         sent = 0
         now = self.clock()
         for chat in self.store.active_chats():
-            if self._notifier_for(chat.id) is None or not self.store.subscriptions(chat.id):
+            # The due check needs no query: do it first, since this runs every minute.
+            if default_time is not None and not self.digest_due(chat, default_time, now):
                 continue
             if chat.kind == "console" and "console" not in self.notifiers:
                 continue
-            if default_time is not None and not self.digest_due(chat, default_time, now):
+            if self._notifier_for(chat.id) is None or not self.store.subscriptions(chat.id):
                 continue
             if await self.send_digest(chat.id):
                 sent += 1

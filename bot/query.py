@@ -506,7 +506,7 @@ class _Parser:
             raise self.error(f"{text!r} has no letters or digits", tok, "a word")
         term = Term(
             raw=("case:" if case else "") + text,
-            parts=_shared(tuple(sys.intern(p) for p in parts)),
+            parts=tuple(sys.intern(p) for p in parts),
             prefixes=_shared(tuple(prefixes)),
             fields=self.scope.fields,
             case_sensitive=case,
@@ -518,13 +518,12 @@ class _Parser:
         return self.interned.setdefault(term, term)
 
 
-_TUPLES: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # small tuples of parts/flags, shared
+# Prefix flags are a handful of distinct tuples: one shared copy of each, not one per term.
+_FLAGS: dict[tuple[bool, ...], tuple[bool, ...]] = {}
 
 
-def _shared(value: tuple[Any, ...]) -> Any:
-    if len(value) > 4:
-        return value
-    return _TUPLES.setdefault(value, value)
+def _shared(value: tuple[bool, ...]) -> tuple[bool, ...]:
+    return _FLAGS.setdefault(value, value)
 
 
 @lru_cache(maxsize=4096)

@@ -17,11 +17,9 @@ class ConsoleNotifier(Notifier):
     def __init__(self, stream: TextIO | None = None, label: str = "") -> None:
         self.stream = stream
         self.label = label
-        self.count = 0
 
     async def send(self, chat_id: int, message: OutgoingMessage) -> int | None:
         out = self.stream or sys.stdout
-        self.count += 1
         target = "the console" if chat_id == 0 else f"chat {chat_id}"  # 0: the console pseudo-chat
         head = f"{self.label} to {target}" if self.label else ""
         rule = "─" * 72
