@@ -56,9 +56,14 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("digesttime", "Your digest time: /digesttime 08:00"),
     ("mode", "Alert, digest or both: /mode isis digest"),
     ("previews", "Link previews: /previews on|off"),
+    ("quiet", "Quiet hours: /quiet 22:00-07:00 or /quiet off"),
+    ("urgent", "Alerts of a topic even in quiet hours, first: /urgent isis"),
+    ("mute", "Mute a topic for some hours: /mute isis 8"),
+    ("unmute", "Unmute a topic: /unmute isis"),
     ("help", "How this bot works"),
 )
 _TOGGLE = "t:"
+DEFAULT_QUIET = ("22:00", "07:00")
 _Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 
@@ -442,21 +447,36 @@ class BotCommands:
         tz = (chat.timezone if chat else None) or f"{self.pipeline.timezone.key} (default)"
         at = (chat.digest_time if chat else None) or f"{self.default_digest} (default)"
         previews = "on" if chat and chat.previews else "off"
+        quiet = f"{chat.quiet_start}–{chat.quiet_end}" if chat and chat.quiet_start else "off"
         modes = self.store.modes(chat_id)
+        urgent = self.store.urgent_topics(chat_id)
         lines = [
             "<b>Settings</b>",
             f"Timezone: {esc(tz)} — /timezone <code>Europe/Berlin</code>",
             f"Digest time: {esc(at)} — /digesttime <code>08:00</code>",
             f"Link previews: {previews} — /previews on|off",
-            "Topics (tap to switch between alert, digest and both):",
+            f"Quiet hours: {quiet} — /quiet <code>22:00-07:00</code> or off",
+            "Topics: tap the name to switch between alert, digest and both; ⚡ urgent alerts "
+            "come first and even in quiet hours.",
         ]
-        rows = [[InlineKeyboardButton(f"Previews: {previews}", callback_data="set:previews")]]
+        rows = [
+            [
+                InlineKeyboardButton(f"Previews: {previews}", callback_data="set:previews"),
+                InlineKeyboardButton(f"🌙 Quiet: {quiet}", callback_data="set:quiet"),
+            ]
+        ]
         for topic_id, mode in sorted(modes.items()):
             topic = self.topics.get(topic_id)
             name = topic.name if topic else topic_id
             data = f"set:mode:{topic_id}"
             if len(data.encode()) <= 64:
-                rows.append([InlineKeyboardButton(f"{name}: {mode}", callback_data=data)])
+                flag = "⚡ urgent" if topic_id in urgent else "normal"
+                rows.append(
+                    [
+                        InlineKeyboardButton(f"{name}: {mode}", callback_data=data),
+                        InlineKeyboardButton(flag, callback_data=f"set:urg:{topic_id}"),
+                    ]
+                )
         return "\n".join(lines), InlineKeyboardMarkup(rows)
 
     async def settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -473,16 +493,26 @@ class BotCommands:
         if pressed is None:
             return
         query, chat_id, data = pressed
+        chat = self.store.chat(chat_id)
         if data == "set:previews":
-            chat = self.store.chat(chat_id)
             self.store.update_chat(chat_id, {"previews": not (chat and chat.previews)})
+        elif data == "set:quiet":
+            if chat and chat.quiet_start:
+                self._set_quiet(chat_id, None)
+            else:
+                self._set_quiet(chat_id, DEFAULT_QUIET)
         else:
-            topic_id = data.split(":", 2)[2]
+            _, what, topic_id = data.split(":", 2)
             current = self.store.modes(chat_id).get(topic_id)
             if current is None:
                 await query.answer("Not subscribed to that topic any more.")
                 return
-            self.store.set_mode(chat_id, topic_id, MODES[(MODES.index(current) + 1) % len(MODES)])
+            if what == "urg":
+                urgent = topic_id in self.store.urgent_topics(chat_id)
+                self.store.set_urgent(chat_id, topic_id, not urgent)
+            else:
+                following = MODES[(MODES.index(current) + 1) % len(MODES)]
+                self.store.set_mode(chat_id, topic_id, following)
         await query.answer("Saved")
         _, keyboard = self._settings_view(chat_id)
         await query.edit_message_reply_markup(reply_markup=keyboard)
@@ -560,6 +590,101 @@ class BotCommands:
         self.store.update_chat(chat_id, {"previews": choice == "on"})
         await self._reply(update, f"Link previews {choice}.")
 
+    def _set_quiet(self, chat_id: int, hours: tuple[str, str] | None) -> None:
+        start, end = hours or (None, None)
+        self.store.update_chat(chat_id, {"quiet_start": start, "quiet_end": end})
+        # What was held for the old hours goes out now (or is held again by the new ones).
+        self.store.release_chat(chat_id, self.clock())
+
+    async def quiet(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/quiet HH:MM-HH:MM | off: alerts are held in these hours (the chat's time), except
+        urgent topics; held alerts arrive when the hours end."""
+        chat_id = await self._setting(update, context)
+        if chat_id is None:
+            return
+        raw = "".join(context.args or []).replace("–", "-")
+        if raw.lower() == "off":
+            self._set_quiet(chat_id, None)
+            await self._reply(update, "☀️ Quiet hours off: held alerts are on their way.")
+            return
+        start, _, end = raw.partition("-")
+        begins, ends = parse_clock(start), parse_clock(end)
+        if begins is None or ends is None or begins == ends:
+            await self._reply(
+                update,
+                "❓ Send the hours in your timezone, e.g. /quiet <code>22:00-07:00</code>, "
+                "or /quiet off",
+            )
+            return
+        hours = (begins.strftime("%H:%M"), ends.strftime("%H:%M"))
+        self._set_quiet(chat_id, hours)
+        await self._reply(
+            update,
+            f"🌙 Quiet hours {hours[0]}–{hours[1]}: alerts wait until they end, except "
+            "topics marked /urgent.",
+        )
+
+    async def urgent(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/urgent TOPIC [on|off]: its alerts skip the queue and quiet hours."""
+        chat_id = await self._setting(update, context)
+        if chat_id is None:
+            return
+        args = context.args or []
+        topic = self._find_topic(args[0]) if args else None
+        choice = args[1].lower() if len(args) > 1 else None
+        if topic is None or choice not in (None, "on", "off"):
+            marked = ", ".join(sorted(self.store.urgent_topics(chat_id))) or "none"
+            await self._reply(
+                update,
+                f"Urgent topics: {esc(marked)}.\nSend /urgent <code>topic</code> [on|off]",
+            )
+            return
+        urgent = (
+            topic.id not in self.store.urgent_topics(chat_id)
+            if choice is None
+            else (choice == "on")
+        )
+        if not self.store.set_urgent(chat_id, topic.id, urgent):
+            await self._reply(update, f"Subscribe to <b>{esc(topic.name)}</b> first.")
+            return
+        state = "⚡ urgent: first in line, even in quiet hours" if urgent else "normal"
+        await self._reply(update, f"<b>{esc(topic.name)}</b>: {state}.")
+
+    async def mute_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/mute TOPIC [HOURS]: no alerts of the topic for that long (24 h by default)."""
+        chat_id = await self._setting(update, context)
+        if chat_id is None:
+            return
+        args = context.args or []
+        topic = self._find_topic(args[0]) if args else None
+        hours = args[1] if len(args) > 1 else "24"
+        if topic is None or not hours.isdigit() or not 1 <= int(hours) <= 24 * 30:
+            await self._reply(update, "Send /mute <code>topic</code> <code>hours</code> (1–720)")
+            return
+        until = self.clock() + timedelta(hours=int(hours))
+        self.store.mute(chat_id, topic.id, until)
+        await self._reply(
+            update, f"🔕 <b>{esc(topic.name)}</b> muted until {self._local(chat_id, until)}."
+        )
+
+    async def unmute(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/unmute TOPIC."""
+        chat_id = await self._setting(update, context)
+        if chat_id is None:
+            return
+        args = context.args or []
+        topic = self._find_topic(args[0]) if args else None
+        if topic is None:
+            await self._reply(update, "Send /unmute <code>topic</code>")
+            return
+        self.store.mute(chat_id, topic.id, self.clock())
+        await self._reply(update, f"🔊 <b>{esc(topic.name)}</b> unmuted.")
+
+    def _local(self, chat_id: int, when: datetime) -> str:
+        chat = self.store.chat(chat_id)
+        tz = self.pipeline.chat_timezone(chat.timezone if chat else None)
+        return when.astimezone(tz).strftime("%d %b %H:%M")
+
     # ------------------------------------------------------------------ alert buttons
     async def feedback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """👍 / 👎 on an alert: stored per chat and item (for /stats, and the matcher later)."""
@@ -584,8 +709,7 @@ class BotCommands:
         self.store.mute(chat_id, topic_id, until)
         topic = self.topics.get(topic_id)
         name = topic.name if topic else topic_id
-        local = until.astimezone(self.pipeline.timezone).strftime("%d %b %H:%M")
-        await query.answer(f"{name} muted until {local}")
+        await query.answer(f"{name} muted until {self._local(chat_id, until)}")
 
     async def more_like_this(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """➕ on an alert: the latest matches of its topic."""
@@ -690,6 +814,10 @@ def register(application: Application, commands: BotCommands) -> None:  # type: 
         "digesttime": commands.digest_time,
         "mode": commands.mode,
         "previews": commands.previews,
+        "quiet": commands.quiet,
+        "urgent": commands.urgent,
+        "mute": commands.mute_command,
+        "unmute": commands.unmute,
         "feeds": commands.feeds_command,
     }
     for name, callback in handlers.items():

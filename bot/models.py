@@ -145,6 +145,8 @@ class Chat:
     timezone: str | None = None  # None: the bot's timezone
     digest_time: str | None = None  # "HH:MM"; None: the bot's digest time
     previews: bool = False
+    quiet_start: str | None = None  # "HH:MM" local; None: no quiet hours
+    quiet_end: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +163,11 @@ class DeliveryTask:
     chat_timezone: str | None = None
     previews: bool = False
     created_at: datetime = field(default=datetime.min.replace(tzinfo=UTC), compare=False)
+    urgent: bool = False
+    """One of the matched topics is marked urgent by the chat: it skips the queue and quiet
+    hours."""
+    quiet: tuple[str, str] | None = None
+    """The chat's quiet hours ("HH:MM", "HH:MM") in its timezone, if it set any."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,11 @@ so a busy chat does not starve the others and newsbot never provokes a 429 by it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import time as dt_time
+from zoneinfo import ZoneInfo
 
-__all__ = ["Pacer", "Rates"]
+__all__ = ["Pacer", "Rates", "quiet_until"]
 
 GROUP_KINDS = frozenset({"group", "supergroup", "channel"})
 
@@ -82,3 +85,23 @@ class Pacer:
         """Drop the buckets of chats idle for ``idle`` seconds (they are full again anyway)."""
         for chat_id in [c for c, b in self._chats.items() if now - b.stamp > idle]:
             del self._chats[chat_id]
+
+
+def quiet_until(now: datetime, tz: ZoneInfo, start: dt_time, end: dt_time) -> datetime | None:
+    """When the quiet hours ``start``–``end`` (local times in ``tz``) that ``now`` falls in end,
+    or None if ``now`` is not in them. A window may span midnight (22:00–07:00); equal start
+    and end mean no quiet hours.
+
+    Computed on the local calendar, then converted back, so a DST change inside the window
+    moves its end with the wall clock, as a person would expect.
+    """
+    if start == end:
+        return None
+    local = now.astimezone(tz)
+    for day in (local.date() - timedelta(days=1), local.date()):
+        begins = datetime.combine(day, start, tzinfo=tz)
+        end_day = day if end > start else day + timedelta(days=1)
+        ends = datetime.combine(end_day, end, tzinfo=tz)
+        if begins <= local < ends:
+            return ends.astimezone(now.tzinfo)
+    return None

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config import WatchLimits
+from bot.config import WatchLimits, parse_clock
 from bot.errors import (
     ChatMoved,
     ChatUnavailable,
@@ -43,7 +43,7 @@ from bot.models import (
 )
 from bot.normalize import normalize
 from bot.notify.base import Notifier
-from bot.pacing import Pacer, Rates
+from bot.pacing import Pacer, Rates, quiet_until
 from bot.query import Regex, leaves
 from bot.render import esc, render_alert, render_digest
 from bot.sources.base import FeedSource, FolderSource
@@ -105,6 +105,7 @@ class DeliveryReport:
     failed: int = 0
     deferred_chats: int = 0
     chats_gone: int = 0
+    held_chats: int = 0
 
 
 class Pipeline:
@@ -387,17 +388,53 @@ class Pipeline:
                 if not tasks:
                     break
                 by_chat: dict[int, deque[DeliveryTask]] = {}
-                for task in tasks:  # oldest first: each chat's queue keeps its order
+                for task in self._hold_quiet(tasks, report):
+                    # Urgent first, then oldest first: each chat's queue keeps its order.
                     by_chat.setdefault(task.chat_id, deque()).append(task)
+                if not by_chat:
+                    continue
                 await self._catch_up(by_chat, report)
-                # Least recently served chats first, so that a chat with one new alert is not
-                # queued behind the chats of a burst, and every chat gets its turn.
+                # Chats with an urgent alert first; then least recently served, so that a chat
+                # with one new alert is not queued behind the chats of a burst, and every chat
+                # gets its turn.
                 served = self._last_served
-                order = sorted(by_chat, key=lambda chat: served.get(chat, float("-inf")))
+                order = sorted(
+                    by_chat,
+                    key=lambda chat: (
+                        not by_chat[chat][0].urgent,
+                        served.get(chat, float("-inf")),
+                    ),
+                )
                 queues = {chat: by_chat[chat] for chat in order}
                 if not await self._drain(queues, report):
                     break
         return report
+
+    def _hold_quiet(
+        self, tasks: Sequence[DeliveryTask], report: DeliveryReport
+    ) -> list[DeliveryTask]:
+        """Hold the alerts of chats in their quiet hours until the hours end, except urgent
+        ones. Held alerts stay in the outbox; if many piled up, they arrive as one "while you
+        were away" digest."""
+        now = self.clock()
+        ends: dict[int, datetime | None] = {}
+        due: list[DeliveryTask] = []
+        for task in tasks:
+            if task.quiet is None or task.urgent:
+                due.append(task)
+                continue
+            if task.chat_id not in ends:
+                start, end = (parse_clock(x) for x in task.quiet)
+                until = None
+                if start is not None and end is not None:
+                    until = quiet_until(now, self.chat_timezone(task.chat_timezone), start, end)
+                ends[task.chat_id] = until
+                if until is not None:
+                    self.store.defer_chat(task.chat_id, until, urgent=False)
+                    report.held_chats += 1
+            if ends[task.chat_id] is None:
+                due.append(task)
+        return due
 
     async def _drain(self, queues: dict[int, deque[DeliveryTask]], report: DeliveryReport) -> bool:
         """Send from every chat's queue in turn, waiting only when no chat may be sent to.

@@ -715,6 +715,7 @@ class FakeBotAPI:
         self._blocked: set[int] = set()
         self._injections: list[_Injection] = []
         self._per_chat_rate: float | None = None
+        self._group_rate: float | None = None
         self._global_rate: float | None = None
         self._chat_buckets: dict[int, _Bucket] = {}
         self._global_bucket: _Bucket | None = None
@@ -990,18 +991,22 @@ class FakeBotAPI:
         *,
         per_chat_per_second: float | None = None,
         global_per_second: float | None = None,
+        per_group_per_minute: float | None = None,
     ) -> None:
         """Enforce token-bucket rate limits on ``sendMessage`` (``None`` disables one).
 
+        ``per_group_per_minute`` applies to groups, supergroups and channels (by their known
+        type, else a negative id) instead of the per-chat rate, as Telegram's 20/min does.
         Each bucket allows a burst of ``max(1, rate)`` messages. Excess calls get 429 with
         ``retry_after`` = ceil(seconds until a message would be accepted), and increment
         ``rate_limited``. Calling this resets the buckets.
         """
-        for rate in (per_chat_per_second, global_per_second):
+        for rate in (per_chat_per_second, global_per_second, per_group_per_minute):
             if rate is not None and rate <= 0:
                 raise ValueError("rates must be positive (or None to disable)")
         with self._cond:
             self._per_chat_rate = per_chat_per_second
+            self._group_rate = None if per_group_per_minute is None else per_group_per_minute / 60
             self._global_rate = global_per_second
             self._chat_buckets.clear()
             self._global_bucket = None
@@ -1042,10 +1047,13 @@ class FakeBotAPI:
         # caller holds the lock; raises 429 without consuming anything when over the limit
         now = time.monotonic()
         buckets: list[_Bucket] = []
-        if self._per_chat_rate is not None:
+        rate = self._per_chat_rate
+        if self._group_rate is not None and self._chat(chat_id)["type"] != "private":
+            rate = self._group_rate
+        if rate is not None:
             bucket = self._chat_buckets.get(chat_id)
             if bucket is None:
-                bucket = self._new_bucket(self._per_chat_rate, now)
+                bucket = self._new_bucket(rate, now)
                 self._chat_buckets[chat_id] = bucket
             buckets.append(bucket)
         if self._global_bucket is not None:

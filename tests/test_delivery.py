@@ -3,8 +3,8 @@ its rate limits on. Rates are scaled up tenfold on both sides so the test takes 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,7 @@ from telegram import Bot
 
 from bot.models import RawEntry, Topic
 from bot.notify.telegram import TelegramNotifier
-from bot.pacing import Pacer, Rates
+from bot.pacing import Pacer, Rates, quiet_until
 from bot.pipeline import Pipeline
 from bot.storage.sqlite import SQLiteStore
 from tests.fakebotapi import FakeBotAPI
@@ -25,26 +25,38 @@ RATES = Rates().scaled(SCALE)
 @pytest.fixture
 def fake() -> Iterator[FakeBotAPI]:
     with FakeBotAPI() as server:
-        server.set_rate_limits(per_chat_per_second=1.0 * SCALE, global_per_second=30.0 * SCALE)
+        server.set_rate_limits(
+            per_chat_per_second=1.0 * SCALE,
+            global_per_second=30.0 * SCALE,
+            per_group_per_minute=20.0 * SCALE,
+        )
         yield server
 
 
-def _pipeline(tmp_path: Path, bot: Bot) -> Pipeline:
+def _pipeline(
+    tmp_path: Path, bot: Bot, *, rates: Rates = RATES, clock: Callable[[], datetime] | None = None
+) -> Pipeline:
     return Pipeline(
         store=SQLiteStore(tmp_path / "db.sqlite3"),
-        topics=[Topic("isis", "ISIS", "ISIS")],
+        topics=[Topic("isis", "ISIS", "ISIS"), Topic("iraq", "Iraq", "Iraq")],
         timezone=ZoneInfo("UTC"),
         feed_source=None,
         folder_source=None,
         notifiers={"telegram": TelegramNotifier(bot)},
-        rates=RATES,
+        rates=rates,
+        clock=clock or (lambda: datetime.now(UTC)),
     )
+
+
+def _chats(count: int) -> list[int]:
+    """Chat ids 1..count, every tenth a group (negative id, as Telegram gives groups)."""
+    return [n if n % 10 else -n for n in range(1, count + 1)]
 
 
 def _burst(pipeline: Pipeline, chats: int, per_chat: int) -> None:
     now = datetime.now(UTC)
-    for chat in range(1, chats + 1):
-        pipeline.store.upsert_chat(chat, "private" if chat % 10 else "group", "", now)
+    for chat in _chats(chats):
+        pipeline.store.upsert_chat(chat, "private" if chat > 0 else "group", "", now)
         pipeline.store.subscribe(chat, "isis", now)
     raws = [
         RawEntry(
@@ -72,7 +84,27 @@ async def test_a_burst_to_many_chats_arrives_complete_in_order_without_a_429(
         report = await pipeline.deliver_pending()
     assert report.sent == 1000 and report.failed == 0
     assert fake.rate_limited == 0
-    for chat in range(1, 201):
+    for chat in _chats(200):
+        titles = [m["plain_text"].split("\n")[1] for m in fake.messages_to(chat)]
+        assert titles == [f"ISIS item {n:03d}" for n in range(5)], chat
+
+
+async def test_1000_alerts_to_200_chats_at_telegrams_own_limits_provoke_no_429(
+    tmp_path: Path,
+) -> None:
+    """The same burst with Telegram's real limits on both sides (30/s overall, 1/s per chat,
+    20/min per group): about 35 seconds."""
+    with FakeBotAPI() as fake:
+        fake.set_rate_limits(
+            per_chat_per_second=1.0, global_per_second=30.0, per_group_per_minute=20.0
+        )
+        async with Bot(fake.token, base_url=fake.base_url) as bot:
+            pipeline = _pipeline(tmp_path, bot, rates=Rates())
+            _burst(pipeline, chats=200, per_chat=5)
+            report = await pipeline.deliver_pending(max_rounds=10_000)
+    assert report.sent == 1000 and report.failed == 0 and report.deferred_chats == 0
+    assert fake.rate_limited == 0
+    for chat in _chats(200):
         titles = [m["plain_text"].split("\n")[1] for m in fake.messages_to(chat)]
         assert titles == [f"ISIS item {n:03d}" for n in range(5)], chat
 
@@ -121,3 +153,61 @@ async def test_a_server_error_is_retried_and_the_alert_arrives(
         second = await pipeline.deliver_pending()
     assert second.sent == 1
     assert [m["plain_text"].split("\n")[1] for m in fake.messages_to(1)] == ["ISIS item 000"]
+
+
+def test_quiet_hours_span_midnight_and_follow_the_wall_clock() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    start, end = time(22, 0), time(7, 0)
+    late = datetime(2026, 3, 28, 22, 30, tzinfo=UTC)  # 23:30 in Berlin
+    assert quiet_until(late, berlin, start, end) == datetime(2026, 3, 29, 5, 0, tzinfo=UTC)
+    # The clocks went forward that night: 07:00 local is 05:00 UTC, not 06:00.
+    early = datetime(2026, 3, 29, 4, 0, tzinfo=UTC)  # 06:00 local
+    assert quiet_until(early, berlin, start, end) == datetime(2026, 3, 29, 5, 0, tzinfo=UTC)
+    noon = datetime(2026, 3, 29, 11, 0, tzinfo=UTC)
+    assert quiet_until(noon, berlin, start, end) is None
+    assert quiet_until(late, berlin, time(13, 0), time(15, 0)) is None  # a daytime window
+    lunch = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)  # 14:00 local
+    assert quiet_until(lunch, berlin, time(13, 0), time(15, 0)) == lunch + timedelta(hours=1)
+    assert quiet_until(lunch, berlin, time(9, 0), time(9, 0)) is None  # empty window
+
+
+async def test_quiet_hours_hold_alerts_until_they_end_but_not_urgent_ones(
+    tmp_path: Path, fake: FakeBotAPI
+) -> None:
+    now = [datetime(2026, 11, 27, 23, 0, tzinfo=UTC)]
+    async with Bot(fake.token, base_url=fake.base_url) as bot:
+        pipeline = _pipeline(tmp_path, bot, clock=lambda: now[0])
+        store = pipeline.store
+        store.upsert_chat(1, "private", "", now[0])
+        store.subscribe(1, "isis", now[0])
+        store.subscribe(1, "iraq", now[0])
+        assert store.set_urgent(1, "isis", True)
+        store.update_chat(1, {"quiet_start": "22:00", "quiet_end": "07:00"})
+        pipeline.ingest([RawEntry("s", "q", "Iraq budget passes", None, None, now[0], "", "")])
+        pipeline.ingest([RawEntry("s", "u", "ISIS attack", None, None, now[0], "", "")])
+        night = await pipeline.deliver_pending()
+        assert night.sent == 1 and night.held_chats == 1
+        assert [m["plain_text"].split("\n")[1] for m in fake.messages_to(1)] == ["ISIS attack"]
+        now[0] = datetime(2026, 11, 28, 6, 59, tzinfo=UTC)
+        assert (await pipeline.deliver_pending()).sent == 0  # still quiet
+        now[0] = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
+        morning = await pipeline.deliver_pending()
+    assert morning.sent == 1
+    titles = [m["plain_text"].split("\n")[1] for m in fake.messages_to(1)]
+    assert titles == ["ISIS attack", "Iraq budget passes"]
+
+
+async def test_an_urgent_alert_goes_ahead_of_a_queued_burst(
+    tmp_path: Path, fake: FakeBotAPI
+) -> None:
+    async with Bot(fake.token, base_url=fake.base_url) as bot:
+        pipeline = _pipeline(tmp_path, bot)
+        _burst(pipeline, chats=50, per_chat=2)  # 100 ISIS alerts queued
+        now = datetime.now(UTC)
+        pipeline.store.upsert_chat(999, "private", "", now)
+        pipeline.store.subscribe(999, "iraq", now)
+        pipeline.store.set_urgent(999, "iraq", True)
+        pipeline.ingest([RawEntry("s", "x", "Iraq: urgent", None, None, now, "", "")])
+        report = await pipeline.deliver_pending()
+    assert report.sent == 101
+    assert fake.sent[0]["chat_id"] == 999  # queued last, sent first

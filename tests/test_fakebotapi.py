@@ -311,6 +311,18 @@ async def test_rate_limits(server: FakeBotAPI, bot: Bot) -> None:
     assert [m["text"] for m in server.sent] == ["1", "other chat has its own budget", "a", "b", "x"]
 
 
+@pytest.mark.asyncio
+async def test_group_rate_limit_is_per_minute(server: FakeBotAPI, bot: Bot) -> None:
+    server.set_rate_limits(per_chat_per_second=100, per_group_per_minute=20)
+    await bot.send_message(-500, "to the group")
+    with pytest.raises(RetryAfter) as excinfo:
+        await bot.send_message(-500, "again at once")
+    assert excinfo.value.retry_after == dtm.timedelta(seconds=3)  # 60 s / 20
+    await bot.send_message(CHAT, "a private chat keeps its own rate")
+    await bot.send_message(CHAT, "and its own budget")
+    assert server.rate_limited == 1
+
+
 # ------------------------------------------------------------------------------- updates
 
 

@@ -10,6 +10,7 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -453,7 +454,12 @@ async def test_settings_timezone_digest_time_mode_and_previews(
         [view] = await say(fake, USER, "/settings")
         assert "Asia/Tokyo" in view["text"] and "07:30" in view["text"]
         buttons = [b for row in view["reply_markup"]["inline_keyboard"] for b in row]
-        assert [b["text"] for b in buttons] == ["Previews: off", "ISIS: both"]
+        assert [b["text"] for b in buttons] == [
+            "Previews: off",
+            "🌙 Quiet: off",
+            "ISIS: both",
+            "normal",
+        ]
         fake.press_button(USER, view["message_id"], "set:mode:isis")  # both -> instant
         await asyncio.to_thread(fake.wait_for_calls, "editMessageReplyMarkup", 1)
         edited = [b["text"] for r in fake.edits[-1]["reply_markup"]["inline_keyboard"] for b in r]
@@ -466,3 +472,55 @@ async def test_settings_timezone_digest_time_mode_and_previews(
         assert alert["link_preview_options"]["is_disabled"] is False
         [mode] = await say(fake, USER, "/mode isis digest")
         assert "<b>ISIS</b>: digest" in mode["text"]
+
+
+IRAQ = {"title": "Iraq parliament approves the budget", "link": "https://ex.org/iq", "guid": "iq"}
+
+
+async def test_quiet_hours_hold_alerts_except_urgent_topics_and_release_them_after(
+    settings: Settings, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    now = datetime.now(UTC)
+    window = f"{(now - timedelta(hours=1)):%H:%M}-{(now + timedelta(hours=1)):%H:%M}"
+    async with running(settings, fake):
+        await say(fake, USER, "/subscribe isis")
+        await say(fake, USER, "/subscribe iraq")
+        [urgent] = await say(fake, USER, "/urgent isis")
+        assert "urgent" in urgent["text"]
+        [quiet] = await say(fake, USER, f"/quiet {window}")
+        assert "Quiet hours" in quiet["text"]
+        feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS, IRAQ]))
+        replies = await say(fake, USER, "/poll", replies=3)  # Polling…, the alert, the report
+        assert "2 alerts queued" in replies[-1]["text"]
+        await asyncio.sleep(1.0)  # the other alert would have gone by now
+        assert [ISIS_TITLE in a["text"] for a in alerts(fake, USER)] == [True]
+        [view] = await say(fake, USER, "/settings")
+        buttons = [b["text"] for row in view["reply_markup"]["inline_keyboard"] for b in row]
+        assert f"🌙 Quiet: {window.replace('-', '–')}" in buttons and "⚡ urgent" in buttons
+        await say(fake, USER, "/quiet off", replies=2)  # the reply and the held alert
+        held = alerts(fake, USER)
+        assert len(held) == 2 and "Iraq parliament" in held[1]["text"]
+        # The button turns the default quiet hours (22:00–07:00) on again.
+        fake.press_button(USER, view["message_id"], "set:quiet")
+        await asyncio.to_thread(fake.wait_for_calls, "editMessageReplyMarkup", 1)
+        edited = [b["text"] for r in fake.edits[-1]["reply_markup"]["inline_keyboard"] for b in r]
+        assert "🌙 Quiet: 22:00–07:00" in edited
+
+
+async def test_mute_command_and_urgent_need_a_subscription(
+    settings: Settings, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    async with running(settings, fake):
+        [refused] = await say(fake, USER, "/urgent iraq")
+        assert "Subscribe to <b>Iraq</b> first" in refused["text"]
+        await say(fake, USER, "/subscribe isis")
+        [muted] = await say(fake, USER, "/mute isis 2")
+        assert "muted until" in muted["text"]
+        feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS]))
+        replies = await say(fake, USER, "/poll", replies=2)
+        assert "0 alerts queued" in replies[-1]["text"]
+        await say(fake, USER, "/unmute isis")
+        second = dict(ISIS, guid="isis-2", link="https://ex.org/isis-2", title="ISIS fighters seen")
+        feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS, second]))
+        await say(fake, USER, "/poll", replies=3)
+        assert [a["text"].count("ISIS fighters seen") > 0 for a in alerts(fake, USER)] == [True]

@@ -98,8 +98,14 @@ class Store(ABC):
         """Sending failed; try again at ``retry_at``."""
 
     @abstractmethod
-    def defer_chat(self, chat_id: int, until: datetime) -> None:
-        """Hold every pending delivery of ``chat_id`` until ``until`` (a 429 retry_after)."""
+    def defer_chat(self, chat_id: int, until: datetime, *, urgent: bool = True) -> None:
+        """Hold the pending deliveries of ``chat_id`` until ``until`` (a 429 retry_after);
+        with ``urgent=False`` only those not marked urgent (quiet hours)."""
+
+    @abstractmethod
+    def release_chat(self, chat_id: int, now: datetime) -> int:
+        """Make the chat's held deliveries (never attempted) due now, e.g. when its quiet
+        hours are turned off. :returns: how many."""
 
     # ---- chats and subscriptions
     @abstractmethod
@@ -112,7 +118,8 @@ class Store(ABC):
 
     @abstractmethod
     def update_chat(self, chat_id: int, changes: Mapping[str, str | bool | None]) -> None:
-        """Change a chat's settings: ``timezone``, ``digest_time`` (None: the bot's), ``previews``.
+        """Change a chat's settings: ``timezone``, ``digest_time`` (None: the bot's), ``previews``,
+        ``quiet_start`` and ``quiet_end`` ("HH:MM" local, None: no quiet hours).
 
         :raises KeyError: an unknown setting.
         """
@@ -120,6 +127,15 @@ class Store(ABC):
     @abstractmethod
     def set_mode(self, chat_id: int, topic_id: str, mode: str) -> bool:
         """How the chat follows a topic (see :data:`bot.models.MODES`); False if not subscribed."""
+
+    @abstractmethod
+    def set_urgent(self, chat_id: int, topic_id: str, urgent: bool) -> bool:
+        """Mark a subscribed topic urgent (skips the queue and quiet hours); False if not
+        subscribed."""
+
+    @abstractmethod
+    def urgent_topics(self, chat_id: int) -> set[str]:
+        """The chat's topics marked urgent."""
 
     @abstractmethod
     def modes(self, chat_id: int) -> dict[str, str]:

@@ -120,6 +120,13 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE chats ADD COLUMN previews INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE subscriptions ADD COLUMN mode TEXT NOT NULL DEFAULT 'both';
     """,
+    """
+    ALTER TABLE chats ADD COLUMN quiet_start TEXT;
+    ALTER TABLE chats ADD COLUMN quiet_end TEXT;
+    ALTER TABLE subscriptions ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE deliveries ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX deliveries_chat ON deliveries (chat_id, status);
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -324,8 +331,9 @@ class SQLiteStore(Store):
                 topic_ids = [m.topic_id for m in entry.matches]
                 marks = ",".join("?" * len(topic_ids))
                 per_chat: dict[int, list[str]] = {}
+                urgent: set[int] = set()
                 for row in self.db.execute(
-                    f"""SELECT s.chat_id, s.topic_id FROM subscriptions s
+                    f"""SELECT s.chat_id, s.topic_id, s.urgent FROM subscriptions s
                         JOIN chats c ON c.id = s.chat_id
                         LEFT JOIN mutes m ON m.chat_id = s.chat_id AND m.topic_id = s.topic_id
                         WHERE c.active = 1 AND s.topic_id IN ({marks})
@@ -334,13 +342,15 @@ class SQLiteStore(Store):
                     (*topic_ids, stamp),
                 ):
                     per_chat.setdefault(row[0], []).append(row[1])
+                    if row[2]:
+                        urgent.add(row[0])
                 for chat_id, topics in per_chat.items():
                     ordered = [t for t in topic_ids if t in topics]
                     self.db.execute(
                         """INSERT INTO deliveries (item_id, chat_id, topics, next_attempt_at,
-                               created_at) VALUES (?, ?, ?, ?, ?)
+                               created_at, urgent) VALUES (?, ?, ?, ?, ?, ?)
                            ON CONFLICT (item_id, chat_id) DO NOTHING""",
-                        (item_id, chat_id, json.dumps(ordered), stamp, stamp),
+                        (item_id, chat_id, json.dumps(ordered), stamp, stamp, chat_id in urgent),
                     )
                     deliveries += 1
         return stored, deliveries
@@ -354,33 +364,40 @@ class SQLiteStore(Store):
             kind_filter = f"AND c.kind IN ({','.join('?' * len(kinds))})"
             args.extend(sorted(kinds))
         rows = self.db.execute(
-            f"""SELECT d.item_id, d.chat_id, d.topics, d.attempts, i.summary, c.kind,
-                    c.timezone AS chat_timezone, c.previews,
+            f"""SELECT d.item_id, d.chat_id, d.topics, d.attempts, d.urgent, i.summary, c.kind,
+                    c.timezone AS chat_timezone, c.previews, c.quiet_start, c.quiet_end,
                     d.created_at AS queued_at, {_ITEM_COLUMNS}
                 FROM deliveries d JOIN items i ON i.id = d.item_id
                 JOIN chats c ON c.id = d.chat_id
                 WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND c.active = 1
                 {kind_filter}
-                ORDER BY d.created_at, d.item_id LIMIT ?""",
+                ORDER BY d.urgent DESC, d.created_at, d.item_id LIMIT ?""",
             (*args, limit),
         ).fetchall()
+        # The matches of all these items in one query, not one per delivery.
+        item_ids = sorted({row["item_id"] for row in rows})
+        found: dict[tuple[int, str], Match] = {}
+        for start in range(0, len(item_ids), 500):
+            chunk = item_ids[start : start + 500]
+            for r in self.db.execute(
+                f"SELECT item_id, topic_id, score, evidence FROM matches "
+                f"WHERE item_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                found[(r["item_id"], r["topic_id"])] = _match(
+                    r["topic_id"], r["score"], r["evidence"]
+                )
         tasks: list[DeliveryTask] = []
         for row in rows:
             topics = json.loads(row["topics"])
-            marks = ",".join("?" * len(topics))
-            found = {
-                r["topic_id"]: _match(r["topic_id"], r["score"], r["evidence"])
-                for r in self.db.execute(
-                    f"SELECT topic_id, score, evidence FROM matches "
-                    f"WHERE item_id = ? AND topic_id IN ({marks})",
-                    (row["item_id"], *topics),
-                )
-            }
+            quiet = (row["quiet_start"], row["quiet_end"]) if row["quiet_start"] else None
             tasks.append(
                 DeliveryTask(
                     item=_item(row),
                     chat_id=row["chat_id"],
-                    matches=tuple(found[t] for t in topics if t in found),
+                    matches=tuple(
+                        found[(row["item_id"], t)] for t in topics if (row["item_id"], t) in found
+                    ),
                     summary=row["summary"],
                     attempts=row["attempts"],
                     chat_kind=row["kind"],
@@ -388,6 +405,8 @@ class SQLiteStore(Store):
                     item_ref=row["item_id"],
                     chat_timezone=row["chat_timezone"],
                     previews=bool(row["previews"]),
+                    urgent=bool(row["urgent"]),
+                    quiet=quiet,
                 )
             )
         return tasks
@@ -413,13 +432,24 @@ class SQLiteStore(Store):
                 (error[:500], _ts(retry_at), item_key, chat_id),
             )
 
-    def defer_chat(self, chat_id: int, until: datetime) -> None:
+    def defer_chat(self, chat_id: int, until: datetime, *, urgent: bool = True) -> None:
+        which = "" if urgent else "AND urgent = 0"
         with self._tx():
             self.db.execute(
-                """UPDATE deliveries SET next_attempt_at = MAX(next_attempt_at, ?)
-                   WHERE chat_id = ? AND status = 'pending'""",
+                f"""UPDATE deliveries SET next_attempt_at = MAX(next_attempt_at, ?)
+                    WHERE chat_id = ? AND status = 'pending' {which}""",
                 (_ts(until), chat_id),
             )
+
+    def release_chat(self, chat_id: int, now: datetime) -> int:
+        with self._tx():
+            cur = self.db.execute(
+                """UPDATE deliveries SET next_attempt_at = ?
+                   WHERE chat_id = ? AND status = 'pending' AND next_attempt_at > ?
+                     AND attempts = 0""",
+                (_ts(now), chat_id, _ts(now)),
+            )
+        return cur.rowcount
 
     # ------------------------------------------------------------------ chats and subscriptions
     def upsert_chat(self, chat_id: int, kind: str, title: str, now: datetime) -> Chat:
@@ -448,10 +478,12 @@ class SQLiteStore(Store):
             timezone=row["timezone"],
             digest_time=row["digest_time"],
             previews=bool(row["previews"]),
+            quiet_start=row["quiet_start"],
+            quiet_end=row["quiet_end"],
         )
 
     def update_chat(self, chat_id: int, changes: Mapping[str, str | bool | None]) -> None:
-        unknown = set(changes) - {"timezone", "digest_time", "previews"}
+        unknown = set(changes) - {"timezone", "digest_time", "previews", "quiet_start", "quiet_end"}
         if unknown:
             raise KeyError(f"unknown chat settings: {sorted(unknown)}")
         if not changes:
@@ -467,6 +499,22 @@ class SQLiteStore(Store):
                 (mode, chat_id, topic_id),
             )
         return cur.rowcount > 0
+
+    def set_urgent(self, chat_id: int, topic_id: str, urgent: bool) -> bool:
+        with self._tx():
+            cur = self.db.execute(
+                "UPDATE subscriptions SET urgent = ? WHERE chat_id = ? AND topic_id = ?",
+                (urgent, chat_id, topic_id),
+            )
+        return cur.rowcount > 0
+
+    def urgent_topics(self, chat_id: int) -> set[str]:
+        return {
+            r[0]
+            for r in self.db.execute(
+                "SELECT topic_id FROM subscriptions WHERE chat_id = ? AND urgent = 1", (chat_id,)
+            )
+        }
 
     def modes(self, chat_id: int) -> dict[str, str]:
         return {
