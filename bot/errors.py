@@ -11,6 +11,7 @@ The tree::
     └── DeliveryError            a message could not be delivered now
         ├── RetryLater           the channel asked us to wait (Telegram 429 retry_after, 5xx)
         ├── ChatMoved            a group became a supergroup under a new id (migrate_to_chat_id)
+        ├── MessageTooLong       the channel refused the message's length: send it in parts
         └── ChatUnavailable      the chat will never accept messages again (403: blocked, kicked)
 
 Every message is meant to be shown to a person as one line, and never contains a secret:
@@ -25,6 +26,7 @@ __all__ = [
     "ConfigError",
     "DeliveryError",
     "FetchError",
+    "MessageTooLong",
     "NewsbotError",
     "ParseError",
     "QueryError",
@@ -119,6 +121,10 @@ class ChatMoved(DeliveryError):
     def __init__(self, message: str, new_chat_id: int) -> None:
         self.new_chat_id = new_chat_id
         super().__init__(message)
+
+
+class MessageTooLong(DeliveryError):
+    """The channel refused the message as too long; the caller splits it and sends parts."""
 
 
 class ChatUnavailable(DeliveryError):

@@ -23,6 +23,7 @@ from bot.errors import (
     ChatMoved,
     ChatUnavailable,
     DeliveryError,
+    MessageTooLong,
     QueryError,
     RetryLater,
     SourceError,
@@ -45,12 +46,12 @@ from bot.normalize import normalize
 from bot.notify.base import Notifier
 from bot.pacing import Pacer, Rates, quiet_until
 from bot.query import Regex, leaves
-from bot.render import esc, render_alert, render_digest
+from bot.render import MAX_MESSAGE, esc, render_alert, render_digest, split_message
 from bot.sources.base import FeedSource, FolderSource
 from bot.storage.base import CONSOLE_CHAT_ID, NewItem, Store
 from bot.summarize import summarize
 
-__all__ = ["CycleReport", "DeliveryReport", "FeedReport", "Pipeline", "backoff"]
+__all__ = ["CycleReport", "DeliveryReport", "FeedReport", "Pipeline", "backoff", "send_message"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,28 @@ _WATCH_NAME = re.compile(r"^[\w-]{1,30}$")
 MAX_DELIVERY_BACKOFF = timedelta(hours=1)
 REFRESH_SECONDS = 1.0
 REPORT_EVERY = timedelta(hours=6)
+
+
+async def send_message(notifier: Notifier, chat_id: int, message: OutgoingMessage) -> int | None:
+    """Send ``message``; if the channel refuses its length, send it in parts (cut between
+    paragraphs or sentences, see :func:`bot.render.split_message`). :returns: the id of the
+    first part."""
+    try:
+        return await notifier.send(chat_id, message)
+    except MessageTooLong:
+        log.error("chat %s: a message was refused as too long; sending it in parts", chat_id)
+    first: int | None = None
+    limit = MAX_MESSAGE
+    for part in split_message(message, limit):
+        try:
+            message_id = await notifier.send(chat_id, part)
+        except MessageTooLong:  # the channel counts differently: cut smaller
+            message_id = None
+            for piece in split_message(part, limit // 2):
+                piece_id = await notifier.send(chat_id, piece)
+                message_id = message_id if message_id is not None else piece_id
+        first = first if first is not None else message_id
+    return first
 
 
 def backoff(base: timedelta, failures: int, cap: timedelta) -> timedelta:
@@ -186,7 +209,7 @@ class Pipeline:
         sent = False
         for chat_id in self.admin_chats:
             try:
-                await notifier.send(chat_id, message)
+                await send_message(notifier, chat_id, message)
                 sent = True
             except DeliveryError as exc:
                 log.warning("could not report to admin %s: %s", chat_id, exc)
@@ -528,7 +551,7 @@ class Pipeline:
                 for n, message in enumerate(messages):
                     if n:  # one chat, several parts: keep to the chat's pace
                         await asyncio.sleep(1 / self.pacer.rates.private)
-                    message_id = await notifier.send(chat_id, message)
+                    message_id = await send_message(notifier, chat_id, message)
                     first = first if first is not None else message_id
             except DeliveryError as exc:
                 log.warning("chat %s: catch-up digest not sent (%s); retrying later", chat_id, exc)
@@ -551,7 +574,7 @@ class Pipeline:
             message = replace(message, previews=True)
         now = self.clock()
         try:
-            message_id = await notifier.send(task.chat_id, message)
+            message_id = await send_message(notifier, task.chat_id, message)
         except RetryLater as exc:
             until = now + timedelta(seconds=max(1.0, exc.retry_after))
             log.warning("chat %s: %s; holding it %.0f s", task.chat_id, exc, exc.retry_after)
@@ -598,7 +621,7 @@ class Pipeline:
         messages, until = self.build_digest(chat_id)
         try:
             for message in messages:
-                await notifier.send(chat_id, message)
+                await send_message(notifier, chat_id, message)
         except ChatUnavailable as exc:
             self.store.deactivate_chat(chat_id, str(exc))
             return False

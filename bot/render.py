@@ -24,6 +24,7 @@ __all__ = [
     "render_latest",
     "render_why",
     "split_blocks",
+    "split_message",
     "visible_length",
 ]
 
@@ -165,6 +166,79 @@ def split_blocks(
     if html_parts:
         messages.append(OutgoingMessage("\n\n".join(html_parts), "\n\n".join(plain_parts)))
     return messages
+
+
+_BREAKS = (
+    re.compile(r"\n\s*\n"),
+    re.compile(r"\n"),
+    re.compile(r"(?<=[.!?…])\s+"),
+    re.compile(r"\s+"),
+)
+"""Where a long text may be cut, best first: paragraphs, lines, sentences, words. All are
+whitespace, so a cut never falls inside an entity such as ``&amp;``."""
+
+
+def _safe_cuts(markup: str, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+    """(start, end) of each ``pattern`` match outside every tag and with no element open, so
+    that the text on both sides is valid HTML on its own."""
+    depth_at: list[int] = []
+    depth = 0
+    inside = False
+    for n, char in enumerate(markup):
+        if char == "<":
+            inside = True
+            depth += -1 if markup.startswith("</", n) else 1
+        depth_at.append(-1 if inside else depth)
+        if char == ">":
+            inside = False
+    return [
+        (m.start(), m.end())
+        for m in pattern.finditer(markup)
+        if m.start() > 0 and depth_at[m.start()] == 0
+    ]
+
+
+def _split_text(markup: str, limit: int) -> list[str] | None:
+    """``markup`` cut at the best safe places into parts of at most ``limit``; None if some
+    part has no safe place to cut."""
+    parts: list[str] = []
+    rest = markup
+    while visible_length(rest) > limit:
+        best: tuple[int, int] | None = None
+        for pattern in _BREAKS:
+            cuts = _safe_cuts(rest, pattern)
+            best = next((c for c in reversed(cuts) if visible_length(rest[: c[0]]) <= limit), None)
+            if best is not None:
+                break
+        if best is None:
+            return None
+        parts.append(rest[: best[0]])
+        rest = rest[best[1] :]
+    return [*parts, rest] if rest.strip() else parts
+
+
+def split_message(message: OutgoingMessage, limit: int = MAX_MESSAGE) -> list[OutgoingMessage]:
+    """``message`` as parts that each fit ``limit``: cut between paragraphs, else lines, else
+    sentences, else words, never inside a tag, an open element or an entity. If the HTML has
+    no such place, the parts are plain text. Buttons stay on the last part."""
+    if visible_length(message.html) <= limit:
+        return [message]
+    html_parts = _split_text(message.html, limit)
+    if html_parts is not None:
+        plain_parts = [html.unescape(_TAG.sub("", part)) for part in html_parts]
+    else:
+        escaped = _split_text(esc(message.plain), limit)
+        if escaped is not None:
+            plain_parts = [html.unescape(part) for part in escaped]
+        else:  # one "word" longer than a message: cut it anywhere (UTF-16 pairs stay whole)
+            step = limit // 2
+            plain_parts = [message.plain[n : n + step] for n in range(0, len(message.plain), step)]
+        html_parts = [esc(part) for part in plain_parts]
+    last = len(html_parts) - 1
+    return [
+        replace(message, html=h, plain=p, buttons=message.buttons if n == last else ())
+        for n, (h, p) in enumerate(zip(html_parts, plain_parts, strict=True))
+    ]
 
 
 def _entry_block(entry: DigestEntry, tz: ZoneInfo) -> tuple[str, str]:

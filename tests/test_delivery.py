@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from telegram import Bot
 
-from bot.models import RawEntry, Topic
+from bot.errors import MessageTooLong
+from bot.models import OutgoingMessage, RawEntry, Topic
 from bot.notify.telegram import TelegramNotifier
 from bot.pacing import Pacer, Rates, quiet_until
-from bot.pipeline import Pipeline
+from bot.pipeline import Pipeline, send_message
 from bot.storage.sqlite import SQLiteStore
-from tests.fakebotapi import FakeBotAPI
+from tests.fakebotapi import FakeBotAPI, parse_html, utf16_len
 
 SCALE = 10.0
 RATES = Rates().scaled(SCALE)
@@ -211,3 +212,30 @@ async def test_an_urgent_alert_goes_ahead_of_a_queued_burst(
         report = await pipeline.deliver_pending()
     assert report.sent == 101
     assert fake.sent[0]["chat_id"] == 999  # queued last, sent first
+
+
+async def test_a_message_telegram_finds_too_long_goes_out_in_valid_parts(
+    fake: FakeBotAPI,
+) -> None:
+    paragraphs = [f"<b>Paragraph {n}</b> " + "Troops &amp; tanks moved. " * 20 for n in range(30)]
+    text = "\n\n".join(paragraphs)
+    plain = parse_html(text)[0]
+    message = OutgoingMessage(text, plain, buttons=((("👍", "fb:1:1"),),))
+    async with Bot(fake.token, base_url=fake.base_url) as bot:
+        notifier = TelegramNotifier(bot)
+        with pytest.raises(MessageTooLong):
+            await notifier.send(5, message)
+        first = await send_message(notifier, 5, message)
+    sent = fake.messages_to(5)
+    assert len(sent) >= 3 and first == sent[0]["message_id"]
+    assert "\n\n".join(m["plain_text"] for m in sent) == plain  # nothing lost, in order
+    assert all(utf16_len(m["plain_text"]) <= 4096 for m in sent)
+    assert [bool(m.get("reply_markup")) for m in sent] == [False] * (len(sent) - 1) + [True]
+
+
+async def test_html_telegram_cannot_parse_goes_out_as_plain_text(fake: FakeBotAPI) -> None:
+    broken = OutgoingMessage("<b>ISIS <i>claims</b> attack", "ISIS claims attack")
+    async with Bot(fake.token, base_url=fake.base_url) as bot:
+        await TelegramNotifier(bot).send(5, broken)
+    [sent] = fake.messages_to(5)
+    assert sent["text"] == "ISIS claims attack" and sent.get("parse_mode") is None

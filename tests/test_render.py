@@ -23,6 +23,7 @@ from bot.render import (
     render_digest,
     render_latest,
     split_blocks,
+    split_message,
     visible_length,
 )
 from tests.fakebotapi import HTMLParseError, parse_html, utf16_len
@@ -365,3 +366,47 @@ def test_split_blocks_packs_blocks_in_order_without_splitting_them() -> None:
 
 def test_split_blocks_of_nothing_is_no_message() -> None:
     assert split_blocks([]) == []
+
+
+def _long_html() -> OutgoingMessage:
+    paragraphs = [
+        f"<b>Part {n}</b> — Troops &amp; tanks. <i>{'Sentence about the front. ' * 12}</i>"
+        f'<a href="https://ex.org/{n}?a=1&amp;b=2">link {n}</a>'
+        for n in range(40)
+    ]
+    html_text = "\n\n".join(paragraphs)
+    return OutgoingMessage(html_text, parse_html(html_text)[0], buttons=((("👍", "fb:1:1"),),))
+
+
+def test_a_long_message_is_split_between_paragraphs_into_valid_parts() -> None:
+    message = _long_html()
+    assert utf16_len(message.plain) > 3 * 4096
+    parts = split_message(message)
+    assert len(parts) >= 4
+    for part in parts:
+        text, _ = parse_html(part.html)  # valid HTML: no tag or entity cut
+        assert utf16_len(text) <= 4096 and text == part.plain
+        assert part.html.startswith("<b>Part ")  # each part starts at a paragraph
+    assert "\n\n".join(p.plain for p in parts) == message.plain  # nothing lost
+    assert [bool(p.buttons) for p in parts] == [False] * (len(parts) - 1) + [True]
+
+
+def test_a_long_paragraph_is_split_between_sentences_outside_tags() -> None:
+    sentences = " ".join(f"Sentence {n} says <b>something</b> &amp; more." for n in range(600))
+    parts = split_message(OutgoingMessage(sentences, parse_html(sentences)[0]), limit=1000)
+    assert len(parts) > 10
+    for part in parts:
+        text, _ = parse_html(part.html)
+        assert utf16_len(text) <= 1000 and text.endswith("more.")
+    assert " ".join(p.plain for p in parts) == parse_html(sentences)[0]
+
+
+def test_markup_with_no_safe_cut_falls_back_to_plain_text_parts() -> None:
+    inner = "word " * 2000  # one element holding everything: no cut outside it
+    message = OutgoingMessage(f"<b>{inner}</b>", inner)
+    parts = split_message(message, limit=1000)
+    assert len(parts) >= 10 and all("<b>" not in p.html for p in parts)
+    assert all(utf16_len(parse_html(p.html)[0]) <= 1000 for p in parts)
+    assert " ".join(p.plain for p in parts).split() == inner.split()
+    short = OutgoingMessage("<b>short</b>", "short")
+    assert split_message(short) == [short]

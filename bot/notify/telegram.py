@@ -22,7 +22,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.errors import ChatMoved, ChatUnavailable, DeliveryError, RetryLater
+from bot.errors import ChatMoved, ChatUnavailable, DeliveryError, MessageTooLong, RetryLater
 from bot.models import OutgoingMessage
 from bot.notify.base import Notifier
 
@@ -51,18 +51,23 @@ class TelegramNotifier(Notifier):
         self.bot = bot
         self.link_previews = link_previews
 
-    async def send(self, chat_id: int, message: OutgoingMessage) -> int | None:
-        preview = LinkPreviewOptions(is_disabled=not (self.link_previews or message.previews))
-        markup = (
-            InlineKeyboardMarkup(
-                [
-                    [InlineKeyboardButton(text, callback_data=data) for text, data in row]
-                    for row in message.buttons
-                ]
-            )
-            if message.buttons
-            else None
+    def _preview(self, message: OutgoingMessage) -> LinkPreviewOptions:
+        return LinkPreviewOptions(is_disabled=not (self.link_previews or message.previews))
+
+    @staticmethod
+    def _markup(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
+        if not message.buttons:
+            return None
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(text, callback_data=data) for text, data in row]
+                for row in message.buttons
+            ]
         )
+
+    async def send(self, chat_id: int, message: OutgoingMessage) -> int | None:
+        preview = self._preview(message)
+        markup = self._markup(message)
         try:
             try:
                 sent = await self.bot.send_message(
@@ -76,11 +81,11 @@ class TelegramNotifier(Notifier):
                 if "can't parse entities" not in exc.message.lower():
                     raise
                 # Our HTML is built with escaping, so this should not happen; if it does, the
-                # alert still goes out as plain text rather than being lost.
-                log.error("Telegram refused the HTML of an alert (%s); sending plain text", exc)
+                # message still goes out, as plain text.
+                log.error("Telegram refused the HTML of a message (%s); sending plain text", exc)
                 sent = await self.bot.send_message(
                     chat_id=chat_id,
-                    text=message.plain[:4096],
+                    text=message.plain,
                     link_preview_options=preview,
                     reply_markup=markup,
                 )
@@ -95,6 +100,8 @@ class TelegramNotifier(Notifier):
         except InvalidToken:
             raise DeliveryError("Telegram rejected the bot token") from None
         except BadRequest as exc:
+            if "message is too long" in exc.message.lower():
+                raise MessageTooLong("Telegram refused the message as too long") from None
             if any(reason in exc.message.lower() for reason in _GONE):
                 raise ChatUnavailable(f"Telegram refused: {exc.message}") from None
             raise DeliveryError(f"Telegram refused: {exc.message}") from None
