@@ -243,7 +243,7 @@ async def _poll(settings: Settings, dry_run: bool, out: TextIO) -> int:
         printer = ConsoleNotifier(out, label=label)
         notifiers = {"console": printer, "telegram": printer}
     async with open_runtime(settings, store=store, notifiers=notifiers, console=out) as runtime:
-        report = await runtime.pipeline.poll_all(settings.feeds)
+        report = await runtime.pipeline.poll_all(runtime.pipeline.all_feeds())
         for feed in report.feeds:
             if not feed.ok:
                 print(f"feed failed: {feed.url}: {feed.error}", file=sys.stderr)

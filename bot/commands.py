@@ -18,6 +18,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -27,9 +28,9 @@ from telegram.ext import (
 
 from bot.config import parse_clock
 from bot.errors import QueryError
-from bot.models import MODES, FeedConfig, OutgoingMessage, Topic
+from bot.models import MODES, OutgoingMessage, Topic
 from bot.pipeline import CycleReport, Pipeline
-from bot.render import esc, render_latest, render_why
+from bot.render import esc, render_latest, render_why, split_blocks
 
 __all__ = ["COMMANDS", "BotCommands", "bot_commands", "register"]
 
@@ -51,6 +52,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("poll", "Poll the feeds now (admins)"),
     ("stats", "Feeds, items and alerts (admins)"),
     ("feeds", "Each feed's health (admins)"),
+    ("addfeed", "Poll a new feed: /addfeed URL (admins)"),
+    ("removefeed", "Stop polling a feed: /removefeed URL (admins)"),
+    ("broadcast", "A message to every chat: /broadcast TEXT (admins)"),
+    ("channel", "Send topics to a channel: /channel @name isis"),
     ("settings", "Your settings: timezone, digest time, previews, modes"),
     ("timezone", "Your timezone: /timezone Europe/Berlin"),
     ("digesttime", "Your digest time: /digesttime 08:00"),
@@ -75,14 +80,12 @@ class BotCommands:
         pipeline: Pipeline,
         *,
         admins: frozenset[int],
-        feeds: Sequence[FeedConfig],
         default_digest: str = "08:00",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.pipeline = pipeline
         self.store = pipeline.store
         self.admins = admins
-        self.feeds = feeds
         self.default_digest = default_digest
         self.clock = clock
 
@@ -322,7 +325,7 @@ class BotCommands:
             await self._reply(update, "⛔ /poll is for the bot's admins.")
             return
         await self._reply(update, "Polling…")
-        report: CycleReport = await self.pipeline.poll_all(self.feeds)
+        report: CycleReport = await self.pipeline.poll_all(self.pipeline.all_feeds())
         delivered = await self.pipeline.deliver_pending()
         failed = [f for f in report.feeds if not f.ok]
         lines = [esc(report.line()) + f", {delivered.sent} sent."]
@@ -760,13 +763,14 @@ class BotCommands:
         lines = [
             "<b>newsbot</b>",
             f"Feeds: {st.feeds_ok} ok, {st.feeds_failing} failing "
-            f"(of {len(self.feeds)} configured)",
+            f"(of {len(self.pipeline.all_feeds())})",
             f"Items: {st.items} stored, {st.items_today} in the last 24 h; {st.matches} matches",
             f"Alerts: {st.sent} sent, {st.pending} pending"
             + (f", oldest from {self._when(st.oldest_pending)}" if st.oldest_pending else ""),
             f"Chats: {st.chats_active} active; topics: {len(self.pipeline.config_topics)}, "
             f"watches: {watches}",
             f"Feedback on alerts: {liked} 👍, {disliked} 👎",
+            f"This chat's id: {update.effective_chat.id if update.effective_chat else '?'}",
         ]
         await self._reply(update, "\n".join(esc(x) if n else x for n, x in enumerate(lines)))
 
@@ -775,7 +779,7 @@ class BotCommands:
         if not await self._admin(update):
             return
         lines = []
-        for feed in self.feeds:
+        for feed in self.pipeline.all_feeds():
             state = self.store.feed_state(feed.url)
             name = feed.name or feed.url
             if state.last_checked_at is None:
@@ -787,8 +791,119 @@ class BotCommands:
                 )
             else:
                 status = f"✅ ok, last success {self._when(state.last_success_at)}"
-            lines.append(f"• <b>{esc(name)}</b>: {esc(status)}")
-        await self._reply(update, "\n".join(lines) or "No feeds configured.")
+            added = " (added in a chat)" if feed.added else ""
+            lines.append(f"• <b>{esc(name)}</b>{added}: {esc(status)}")
+        await self._reply_messages(
+            update,
+            split_blocks([(line, line) for line in lines])
+            or [OutgoingMessage("No feeds configured.", "No feeds configured.")],
+        )
+
+    async def add_feed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/addfeed URL: poll it once, and keep polling it if it is a feed (admins only)."""
+        if not await self._admin(update):
+            return
+        user = update.effective_user
+        args = context.args or []
+        if len(args) != 1 or user is None:
+            await self._reply(update, "Send /addfeed <code>https://example.org/rss.xml</code>")
+            return
+        try:
+            feed, report = await self.pipeline.add_feed(args[0], user.id)
+        except ValueError as exc:
+            await self._reply(update, f"❌ {esc(str(exc))}")
+            return
+        await self._reply(
+            update,
+            f"✅ Added <b>{esc(feed.name or feed.url)}</b>: {report.new_items} items read, "
+            f"{report.alerts} alerts queued; polled every {feed.interval // 60} min from now.",
+        )
+        if report.alerts:
+            await self.pipeline.deliver_pending()
+
+    async def remove_feed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/removefeed URL: stop polling a feed added in a chat (admins only)."""
+        if not await self._admin(update):
+            return
+        args = context.args or []
+        if len(args) != 1:
+            await self._reply(update, "Send /removefeed <code>URL</code> (see /feeds)")
+            return
+        if self.pipeline.remove_feed(args[0]):
+            await self._reply(update, "🗑 Removed; it is no longer polled.")
+        elif any(f.url == args[0].strip() for f in self.pipeline.config_feeds):
+            await self._reply(update, "That feed is in the config file: remove it there.")
+        else:
+            await self._reply(update, "No feed with that address was added; see /feeds.")
+
+    async def broadcast(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/broadcast TEXT: an announcement to every chat, paced and kept until delivered."""
+        if not await self._admin(update):
+            return
+        user = update.effective_user
+        text = self._rest(update, 0).strip()
+        if not text or user is None:
+            await self._reply(update, "Send /broadcast <code>the text</code>")
+            return
+        chats = self.pipeline.broadcast(text, user.id)
+        await self._reply(update, f"📣 Queued for {chats} chats.")
+        await self.pipeline.deliver_pending()
+
+    async def channel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/channel @name TOPIC…: alerts of these topics go to a channel (or ``off``).
+
+        The user must be an admin of the channel and the bot must be allowed to post there.
+        """
+        self._register_chat(update)
+        user = update.effective_user
+        args = context.args or []
+        if not args or not args[0].startswith("@") or user is None:
+            await self._reply(
+                update,
+                "Send /channel <code>@channel</code> <code>topic</code>… (or <code>off</code>); "
+                "add the bot to the channel as an admin first.",
+            )
+            return
+        try:
+            target = await context.bot.get_chat(args[0])
+            me = await context.bot.get_chat_member(target.id, context.bot.id)
+            member = await context.bot.get_chat_member(target.id, user.id)
+        except TelegramError:
+            await self._reply(
+                update, f"❌ I cannot see {esc(args[0])}: add me to it as an admin first."
+            )
+            return
+        if target.type != "channel":
+            await self._reply(update, f"❌ {esc(args[0])} is not a channel.")
+            return
+        if member.status not in ("creator", "administrator"):
+            await self._reply(update, "⛔ Only the channel's admins can route topics to it.")
+            return
+        if me.status != "administrator" or not getattr(me, "can_post_messages", False):
+            await self._reply(update, "❌ Make me an admin of the channel who may post messages.")
+            return
+        self.store.upsert_chat(target.id, "channel", target.title or args[0], self.clock())
+        wanted = args[1:]
+        if wanted == ["off"]:
+            for topic_id in self.store.subscriptions(target.id):
+                self.store.unsubscribe(target.id, topic_id)
+            await self._reply(update, f"📣 {esc(args[0])} gets no more alerts.")
+            return
+        topics = [self._find_topic(word) for word in wanted]
+        unknown = [w for w, t in zip(wanted, topics, strict=True) if t is None]
+        if unknown:
+            await self._reply(
+                update, f"Unknown topic {esc(unknown[0])}. Topics:\n{self._topic_list()}"
+            )
+            return
+        now = self.clock()
+        for topic in topics:
+            assert topic is not None
+            self.store.subscribe(target.id, topic.id, now)
+        names = ", ".join(
+            esc(t.name) for t in self.topics.values() if t.id in self.store.subscriptions(target.id)
+        )
+        await self._reply(update, f"📣 {esc(args[0])} gets alerts of: {names or 'nothing'}.")
 
 
 def register(application: Application, commands: BotCommands) -> None:  # type: ignore[type-arg]
@@ -819,6 +934,10 @@ def register(application: Application, commands: BotCommands) -> None:  # type: 
         "mute": commands.mute_command,
         "unmute": commands.unmute,
         "feeds": commands.feeds_command,
+        "addfeed": commands.add_feed,
+        "removefeed": commands.remove_feed,
+        "broadcast": commands.broadcast,
+        "channel": commands.channel,
     }
     for name, callback in handlers.items():
         application.add_handler(CommandHandler(name, callback))

@@ -85,6 +85,12 @@ class Settings:
     catch_up_after: int = 10
     catch_up_minutes: int = 30
     reload_interval: int = 30
+    poll_interval: int = 300
+    """Seconds between polls of a feed that sets none (also feeds added in chats)."""
+    admin_chat: int | None = None
+    """Where operator reports go; None: each admin's private chat."""
+    allow_private_feeds: bool = False
+    """May feeds added with /addfeed point at loopback or private addresses?"""
 
     @property
     def database_path(self) -> Path:
@@ -397,6 +403,10 @@ def load_settings(
             "messages_per_second",
             "chat_messages_per_second",
             "group_messages_per_minute",
+            "concurrent_sends",
+            "catch_up_after",
+            "catch_up_minutes",
+            "admin_chat",
         }
     )
     default = Rates()
@@ -440,8 +450,19 @@ def load_settings(
             "max_items_per_feed",
             "user_agent",
             "reload_interval",
+            "allow_private_feeds",
         }
     )
+    allow_private = polling.data.get("allow_private_feeds", False)
+    if not isinstance(allow_private, bool):
+        raise polling.fail("allow_private_feeds", "must be true or false")
+    admin_chat = telegram.data.get("admin_chat")
+    if admin_chat is not None and (isinstance(admin_chat, bool) or not isinstance(admin_chat, int)):
+        raise telegram.fail(
+            "admin_chat",
+            "must be a chat id (a number)",
+            fix="admin_chat = -1001234567890 (the group's id: /stats there shows it)",
+        )
     default_interval = polling.get_int("interval", 300, minimum=30)
     watch_table = root.table("watches")
     watch_table.check_keys({"per_chat", "query_chars", "regex"})
@@ -480,4 +501,7 @@ def load_settings(
         catch_up_after=telegram.get_int("catch_up_after", 10, minimum=0),
         catch_up_minutes=telegram.get_int("catch_up_minutes", 30, minimum=1),
         reload_interval=polling.get_int("reload_interval", 30, minimum=1),
+        admin_chat=admin_chat,
+        allow_private_feeds=allow_private,
+        poll_interval=default_interval,
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 __all__ = [
+    "BROADCAST_SOURCE",
     "MODES",
     "Chat",
     "DeliveryTask",
@@ -23,6 +24,9 @@ __all__ = [
     "watch_topic_id",
 ]
 
+
+BROADCAST_SOURCE = "newsbot:broadcast"
+"""The source of the items that carry an admin's /broadcast to every chat."""
 
 MODES = ("instant", "digest", "both")
 """How a chat follows a topic: an alert per item, only in the digest, or both."""
@@ -109,11 +113,16 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class FeedConfig:
-    """A feed as configured: URL, display name and poll interval in seconds."""
+    """A feed as configured: URL, display name and poll interval in seconds.
+
+    ``added``: added by an admin in a chat rather than in the config file; such feeds may not
+    point at loopback or private addresses unless the config allows it.
+    """
 
     url: str
     name: str | None = None
     interval: int = 300
+    added: bool = False
 
 
 @dataclass(slots=True)

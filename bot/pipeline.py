@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import WatchLimits, parse_clock
@@ -30,6 +31,7 @@ from bot.errors import (
 )
 from bot.match import Matcher
 from bot.models import (
+    BROADCAST_SOURCE,
     Chat,
     DeliveryTask,
     DigestEntry,
@@ -46,7 +48,14 @@ from bot.normalize import normalize
 from bot.notify.base import Notifier
 from bot.pacing import Pacer, Rates, quiet_until
 from bot.query import Regex, leaves
-from bot.render import MAX_MESSAGE, esc, render_alert, render_digest, split_message
+from bot.render import (
+    MAX_MESSAGE,
+    esc,
+    render_alert,
+    render_announcement,
+    render_digest,
+    split_message,
+)
 from bot.sources.base import FeedSource, FolderSource
 from bot.storage.base import CONSOLE_CHAT_ID, NewItem, Store
 from bot.summarize import summarize
@@ -100,6 +109,7 @@ class FeedReport:
     skipped: bool = False
     error: str | None = None
     retry_at: datetime | None = None
+    title: str | None = None
 
 
 @dataclass(slots=True)
@@ -150,6 +160,8 @@ class Pipeline:
         catch_up_after: int = 10,
         catch_up_age: timedelta = timedelta(minutes=30),
         admin_chats: Sequence[int] = (),
+        feeds: Sequence[FeedConfig] = (),
+        added_feed_interval: int = 300,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -165,6 +177,8 @@ class Pipeline:
         self.catch_up_after = catch_up_after
         self.catch_up_age = catch_up_age
         self.admin_chats = tuple(admin_chats)
+        self.config_feeds = tuple(feeds)
+        self.added_feed_interval = added_feed_interval
         self._reported: dict[str, datetime] = {}
         self.clock = clock
         self.monotonic = monotonic
@@ -311,7 +325,9 @@ class Pipeline:
         return stored, alerts
 
     # ------------------------------------------------------------------ sources
-    async def poll_feed(self, feed: FeedConfig, *, force: bool = False) -> FeedReport:
+    async def poll_feed(
+        self, feed: FeedConfig, *, force: bool = False, tell_admins: bool = True
+    ) -> FeedReport:
         """Poll one feed. Never raises: a failure is recorded on the feed and reported."""
         if self.feed_source is None:
             return FeedReport(feed.url, ok=False, error="no feed source configured")
@@ -336,10 +352,11 @@ class Pipeline:
                 state.error_count,
                 retry_at.astimezone(self.timezone).strftime("%H:%M"),
             )
-            await self.report(
-                f"feed:{feed.url}",
-                f"feed {feed.name or feed.url} failed: {exc} (×{state.error_count})",
-            )
+            if tell_admins:
+                await self.report(
+                    f"feed:{feed.url}",
+                    f"feed {feed.name or feed.url} failed: {exc} (×{state.error_count})",
+                )
             return FeedReport(feed.url, ok=False, error=str(exc), retry_at=retry_at)
         except Exception as exc:  # a bug in one feed's handling must not stop the others
             log.exception("feed %s: unexpected error", feed.url)
@@ -357,8 +374,63 @@ class Pipeline:
         # Saved after the items: a crash in between re-fetches the feed and dedup skips them.
         self.store.save_feed_state(new_state)
         return FeedReport(
-            feed.url, ok=True, new_items=stored, alerts=alerts, not_modified=result.not_modified
+            feed.url,
+            ok=True,
+            new_items=stored,
+            alerts=alerts,
+            not_modified=result.not_modified,
+            title=result.title,
         )
+
+    def all_feeds(self) -> list[FeedConfig]:
+        """The config file's feeds, then those added in chats (a URL only once)."""
+        feeds = {f.url: f for f in self.config_feeds}
+        for feed in self.store.added_feeds():
+            feeds.setdefault(feed.url, feed)
+        return list(feeds.values())
+
+    async def add_feed(self, url: str, added_by: int) -> tuple[FeedConfig, FeedReport]:
+        """Poll ``url`` once and, if it is a readable feed, keep polling it.
+
+        The first poll stores its items and alerts on matches, as for any new feed.
+
+        :raises ValueError: not an http(s) URL, already polled, or not readable (the reason).
+        """
+        url = url.strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("send the feed's full address, e.g. https://example.org/rss.xml")
+        if any(f.url == url for f in self.all_feeds()):
+            raise ValueError("that feed is already polled")
+        feed = FeedConfig(url, None, self.added_feed_interval, added=True)
+        report = await self.poll_feed(feed, force=True, tell_admins=False)
+        if not report.ok:
+            raise ValueError(f"cannot read it as a feed: {report.error}")
+        feed = replace(feed, name=report.title)
+        self.store.add_feed(feed, added_by, self.clock())
+        return feed, report
+
+    def remove_feed(self, url: str) -> bool:
+        """Stop polling a feed added in a chat; False if no such feed was added."""
+        return self.store.remove_feed(url.strip())
+
+    def broadcast(self, text: str, sender: int) -> int:
+        """Queue an announcement to every active chat, paced like alerts and kept in the
+        outbox until delivered. :returns: how many chats it goes to."""
+        now = self.clock()
+        stamp = now.strftime("%Y%m%dT%H%M%S.%f")
+        item = Item(
+            key=f"{BROADCAST_SOURCE}:{stamp}:{sender}",
+            id=stamp,
+            source=BROADCAST_SOURCE,
+            source_name="newsbot",
+            title="📣 Announcement",
+            link=None,
+            author=None,
+            published=now,
+            text=text,
+        )
+        return self.store.add_broadcast(item, now)
 
     def scan_documents(self) -> tuple[int, int, list[str]]:
         """Read new and changed documents. :returns: (new items, alerts, errors)."""
@@ -525,7 +597,10 @@ class Pipeline:
             return
         now = self.clock()
         for chat_id in list(by_chat):
-            tasks = by_chat[chat_id]
+            # Announcements are not alerts: they go out as themselves.
+            tasks = [t for t in by_chat[chat_id] if t.item.source != BROADCAST_SOURCE]
+            if not tasks:
+                continue
             oldest = min(t.created_at for t in tasks)
             if len(tasks) < self.catch_up_after or now - oldest < self.catch_up_age:
                 continue
@@ -545,7 +620,11 @@ class Pipeline:
                 now=now,
                 title="⏳ While you were away",
             )
-            del by_chat[chat_id]
+            rest = deque(t for t in by_chat[chat_id] if t.item.source == BROADCAST_SOURCE)
+            if rest:
+                by_chat[chat_id] = rest
+            else:
+                del by_chat[chat_id]
             try:
                 first: int | None = None
                 for n, message in enumerate(messages):
@@ -569,7 +648,10 @@ class Pipeline:
         notifier = self._notifier_for(task.chat_id)
         if notifier is None:
             return False
-        message = render_alert(task, self.topics, self.chat_timezone(task.chat_timezone))
+        if task.item.source == BROADCAST_SOURCE:
+            message = render_announcement(task.item)
+        else:
+            message = render_alert(task, self.topics, self.chat_timezone(task.chat_timezone))
         if task.previews:
             message = replace(message, previews=True)
         now = self.clock()

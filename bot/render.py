@@ -14,12 +14,13 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.models import DeliveryTask, DigestEntry, Match, OutgoingMessage, Topic
+from bot.models import DeliveryTask, DigestEntry, Item, Match, OutgoingMessage, Topic
 
 __all__ = [
     "MAX_MESSAGE",
     "esc",
     "render_alert",
+    "render_announcement",
     "render_digest",
     "render_latest",
     "render_why",
@@ -239,6 +240,12 @@ def split_message(message: OutgoingMessage, limit: int = MAX_MESSAGE) -> list[Ou
         replace(message, html=h, plain=p, buttons=message.buttons if n == last else ())
         for n, (h, p) in enumerate(zip(html_parts, plain_parts, strict=True))
     ]
+
+
+def render_announcement(item: Item) -> OutgoingMessage:
+    """An admin's /broadcast: its text as written (escaped), under a heading."""
+    body = _shorten(item.text, MAX_MESSAGE - 100)
+    return OutgoingMessage(f"<b>{esc(item.title)}</b>\n\n{esc(body)}", f"{item.title}\n\n{body}")
 
 
 def _entry_block(entry: DigestEntry, tz: ZoneInfo) -> tuple[str, str]:

@@ -22,7 +22,7 @@ from bot.models import FeedConfig
 from bot.pipeline import Pipeline
 from bot.storage.base import CONSOLE_CHAT_ID
 
-__all__ = ["Ticker", "TopicReloader", "build_scheduler"]
+__all__ = ["FeedJobs", "Ticker", "TopicReloader", "build_scheduler"]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,49 @@ class TopicReloader:
         return True
 
 
+class FeedJobs:
+    """One job per feed, kept in step with the feeds of the config and those added in chats."""
+
+    def __init__(
+        self,
+        scheduler: AsyncIOScheduler,
+        pipeline: Pipeline,
+        guarded: Callable[[str, Callable[[], Awaitable[object]]], Callable[[], Awaitable[None]]],
+    ) -> None:
+        self.scheduler = scheduler
+        self.pipeline = pipeline
+        self.guarded = guarded
+        self.urls: set[str] = set()
+
+    def _poll(self, feed: FeedConfig) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            report = await self.pipeline.poll_feed(feed)
+            if report.alerts:
+                await self.pipeline.deliver_pending()
+
+        return self.guarded(f"feed {feed.url}", job)
+
+    def sync(self) -> None:
+        """Add a job for each new feed, remove the jobs of feeds that are gone."""
+        feeds = {f.url: f for f in self.pipeline.all_feeds()}
+        for url in self.urls - feeds.keys():
+            self.scheduler.remove_job(f"feed:{url}")
+            log.info("stopped polling %s", url)
+        now = datetime.now(UTC)
+        new = [f for url, f in feeds.items() if url not in self.urls]
+        for index, feed in enumerate(new):
+            # Spread the first polls over a few seconds so feeds do not all fire at once.
+            first = now + timedelta(seconds=min(30.0, index * 0.5 + random.uniform(0, 1)))
+            self.scheduler.add_job(
+                self._poll(feed),
+                IntervalTrigger(seconds=feed.interval, jitter=max(1, feed.interval // 20)),
+                id=f"feed:{feed.url}",
+                name=f"poll {feed.name or feed.url}",
+                next_run_time=first,
+            )
+        self.urls = set(feeds)
+
+
 def build_scheduler(pipeline: Pipeline, settings: Settings) -> Ticker:
     """Jobs: one poll per feed, the documents scan, the retry of pending alerts, the digest."""
     scheduler = AsyncIOScheduler(
@@ -122,24 +165,8 @@ def build_scheduler(pipeline: Pipeline, settings: Settings) -> Ticker:
     _guarded = ticker.guarded
     now = datetime.now(UTC)
 
-    def poll(feed: FeedConfig) -> Callable[[], Awaitable[None]]:
-        async def job() -> None:
-            report = await pipeline.poll_feed(feed)
-            if report.alerts:
-                await pipeline.deliver_pending()
-
-        return _guarded(f"feed {feed.url}", job)
-
-    for index, feed in enumerate(settings.feeds):
-        # Spread the first polls over a few seconds so feeds do not all fire at once.
-        first = now + timedelta(seconds=min(30.0, index * 0.5 + random.uniform(0, 1)))
-        scheduler.add_job(
-            poll(feed),
-            IntervalTrigger(seconds=feed.interval, jitter=max(1, feed.interval // 20)),
-            id=f"feed:{feed.url}",
-            name=f"poll {feed.name or feed.url}",
-            next_run_time=first,
-        )
+    feed_jobs = FeedJobs(scheduler, pipeline, _guarded)
+    feed_jobs.sync()
 
     async def documents() -> None:
         _, alerts, _ = pipeline.scan_documents()
@@ -161,11 +188,16 @@ def build_scheduler(pipeline: Pipeline, settings: Settings) -> Ticker:
         next_run_time=now,
     )
     reloader = TopicReloader(pipeline, settings)
+
+    async def reload() -> None:
+        await reloader.check()
+        feed_jobs.sync()
+
     scheduler.add_job(
-        _guarded("reload topics", reloader.check),
+        _guarded("reload", reload),
         IntervalTrigger(seconds=settings.reload_interval),
         id="reload",
-        name="reload the topics file when it changes",
+        name="reload the topics file when it changes; follow feeds added or removed in chats",
     )
 
     async def digests() -> None:

@@ -103,6 +103,7 @@ async def open_runtime(
                 max_bytes=settings.max_feed_bytes,
                 deadline=settings.fetch_timeout * 3,
                 max_entries=settings.max_items_per_feed,
+                allow_private=settings.allow_private_feeds,
             ),
             folder_source=DocumentFolder(settings.documents_dir)
             if settings.documents_dir
@@ -114,7 +115,9 @@ async def open_runtime(
             in_flight=settings.concurrent_sends,
             catch_up_after=settings.catch_up_after,
             catch_up_age=timedelta(minutes=settings.catch_up_minutes),
-            admin_chats=sorted(settings.admins),
+            admin_chats=[settings.admin_chat] if settings.admin_chat else sorted(settings.admins),
+            feeds=settings.feeds,
+            added_feed_interval=settings.poll_interval,
         )
         prepare_console(store, settings)
         yield Runtime(settings, store, client, pipeline, application)
@@ -135,7 +138,6 @@ async def _start_telegram(runtime: Runtime, stop: asyncio.Event) -> None:
         BotCommands(
             runtime.pipeline,
             admins=runtime.settings.admins,
-            feeds=runtime.settings.feeds,
             default_digest=runtime.settings.digest_time.strftime("%H:%M"),
         ),
     )
@@ -209,7 +211,7 @@ async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> 
             raise
         log.info(
             "newsbot running: %d feeds, documents %s, %d topics, digest at %s %s",
-            len(settings.feeds),
+            len(runtime.pipeline.all_feeds()),
             settings.documents_dir or "off",
             len(settings.topics),
             settings.digest_time.strftime("%H:%M"),

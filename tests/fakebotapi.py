@@ -885,6 +885,39 @@ class FakeBotAPI:
             self._queue_update("callback_query", query)
             return query_id
 
+    def add_channel(
+        self,
+        chat_id: int,
+        username: str,
+        *,
+        admins: tuple[int, ...] = (),
+        bot_is_admin: bool = True,
+    ) -> None:
+        """A channel ``@username`` (getChat accepts the name) with these admins; the bot may
+        post in it only if it is one of them, as in Telegram."""
+        with self._cond:
+            self._chats[chat_id] = {
+                "id": chat_id,
+                "type": "channel",
+                "title": f"Channel {username}",
+                "username": username,
+            }
+            members = self._admins.setdefault(chat_id, set())
+            members.update(admins)
+            if bot_is_admin:
+                members.add(self.bot_id)
+
+    def _chat_id(self, params: Mapping[str, Any]) -> int:
+        """The ``chat_id`` parameter; ``@username`` is looked up among known chats."""
+        value = params.get("chat_id")
+        if isinstance(value, str) and value.startswith("@"):
+            with self._cond:
+                for chat in self._chats.values():
+                    if chat.get("username", "").lower() == value[1:].lower():
+                        return int(chat["id"])
+            raise _bad_request("chat not found")
+        return _chat_id_param(params)
+
     def add_admin(self, chat_id: int, user_id: int) -> None:
         """Make ``getChatMember(chat_id, user_id)`` answer status ``administrator``."""
         with self._cond:
@@ -1335,11 +1368,15 @@ class FakeBotAPI:
         return True
 
     def _m_send_message(self, params: JSON) -> JSON:
-        chat_id = _chat_id_param(params)
+        chat_id = self._chat_id(params)
         with self._cond:
             self._check_injections(chat_id)
             if chat_id in self._blocked:
                 raise TelegramAPIError(403, "Forbidden: bot was blocked by the user")
+            if self._chat(chat_id)["type"] == "channel" and self.bot_id not in self._admins.get(
+                chat_id, set()
+            ):
+                raise TelegramAPIError(403, "Forbidden: bot is not a member of the channel chat")
         plain, entities = self._render_text(params)
         markup = self._validate_markup(params.get("reply_markup"), inline_only=False)
         reply_parameters = params.get("reply_parameters")
@@ -1392,7 +1429,7 @@ class FakeBotAPI:
 
     def _edit_target(self, params: JSON) -> tuple[int, int, JSON]:
         # caller holds the lock
-        chat_id = _chat_id_param(params)
+        chat_id = self._chat_id(params)
         message_id = _int_param(params, "message_id")
         if chat_id in self._blocked:
             raise TelegramAPIError(403, "Forbidden: bot was blocked by the user")
@@ -1469,7 +1506,7 @@ class FakeBotAPI:
             return copy.deepcopy(edited)
 
     def _m_delete_message(self, params: JSON) -> bool:
-        chat_id = _chat_id_param(params)
+        chat_id = self._chat_id(params)
         message_id = _int_param(params, "message_id")
         with self._cond:
             if self._messages.pop((chat_id, message_id), None) is None:
@@ -1490,14 +1527,14 @@ class FakeBotAPI:
         return True
 
     def _m_send_chat_action(self, params: JSON) -> bool:
-        chat_id = _chat_id_param(params)
+        chat_id = self._chat_id(params)
         with self._cond:
             if chat_id in self._blocked:
                 raise TelegramAPIError(403, "Forbidden: bot was blocked by the user")
         return True
 
     def _m_get_chat(self, params: JSON) -> JSON:
-        chat_id = _chat_id_param(params)
+        chat_id = self._chat_id(params)
         with self._cond:
             chat = self._chat(chat_id)
         return {
@@ -1539,16 +1576,17 @@ class FakeBotAPI:
             "can_delete_stories": False,
             "can_pin_messages": True,
             "can_manage_topics": False,
+            **({"can_post_messages": True} if self._chat(chat_id)["type"] == "channel" else {}),
         }
 
     def _m_get_chat_member(self, params: JSON) -> JSON:
-        chat_id = _chat_id_param(params)
+        chat_id = self._chat_id(params)
         user_id = _int_param(params, "user_id")
         with self._cond:
             return self._member(chat_id, user_id)
 
     def _m_get_chat_administrators(self, params: JSON) -> list[JSON]:
-        chat_id = _chat_id_param(params)
+        chat_id = self._chat_id(params)
         with self._cond:
             if self._chat(chat_id)["type"] == "private":
                 raise _bad_request("there are no administrators in the private chat")

@@ -106,6 +106,23 @@ def test_a_valid_config_is_read(tmp_path: Path) -> None:
     assert s.database_path == Path("state") / "newsbot.sqlite3"
 
 
+def test_delivery_and_operator_settings_are_read(tmp_path: Path) -> None:
+    lines = replaced(
+        CONFIG_LINES,
+        "admins = [11, 22]",
+        "admins = [11, 22]\nconcurrent_sends = 2\ncatch_up_after = 5\ncatch_up_minutes = 60\n"
+        "admin_chat = -100123",
+    )
+    lines = replaced(lines, "timeout = 5", "timeout = 5\nallow_private_feeds = true")
+    s = load_settings(setup(tmp_path, lines), {})
+    assert (s.concurrent_sends, s.catch_up_after, s.catch_up_minutes) == (2, 5, 60)
+    assert s.admin_chat == -100123 and s.allow_private_feeds
+    assert s.poll_interval == 120
+    (tmp_path / "plain").mkdir()
+    default = load_settings(setup(tmp_path / "plain"), {})
+    assert default.admin_chat is None and not default.allow_private_feeds
+
+
 def test_relative_documents_path_is_beside_the_config_file(tmp_path: Path, monkeypatch) -> None:
     sub = tmp_path / "etc"
     sub.mkdir()
@@ -221,6 +238,8 @@ def test_invalid_toml_names_file_and_line(tmp_path: Path) -> None:
         ('time = "07:30"', 'time = "7am"', ["7am"]),
         ('time = "07:30"', 'time = "07:60"', ["07:60"]),
         ("admins = [11, 22]", 'admins = ["alice"]', ["admins"]),
+        ("admins = [11, 22]", 'admin_chat = "ops"', ["telegram.admin_chat", "chat id"]),
+        ("timeout = 5", 'allow_private_feeds = "yes"', ["allow_private_feeds", "true or false"]),
         ("interval = 120", "interval = 5", ["interval", "at least 30"]),
         ("interval = 120", 'interval = "often"', ["interval"]),
         ("timeout = 5", "timeout = 0", ["timeout"]),

@@ -200,3 +200,39 @@ def test_every_real_feed_parses_or_is_reported() -> None:
         parsed += 1
         assert all(e.title or e.summary for e in entries), path.name
     assert parsed >= len(files) - 3 and parsed + failed == len(files)
+
+
+@pytest.mark.parametrize(
+    ("url", "redirect_to"),
+    [
+        ("http://10.1.2.3/feed.xml", None),  # private
+        ("http://169.254.169.254/latest/meta-data", None),  # link-local (cloud metadata)
+        ("http://localhost/feed.xml", None),  # a name that resolves to loopback
+        ("http://[::1]/feed.xml", None),
+        ("http://93.184.216.34/feed.xml", "http://127.0.0.1:8080/admin"),  # on a redirect
+    ],
+)
+async def test_feeds_added_in_chats_may_not_reach_private_addresses(
+    url: str, redirect_to: str | None
+) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if redirect_to:
+            return httpx.Response(301, headers={"Location": redirect_to})
+        return httpx.Response(200, content=rss([{"title": "x"}]))
+
+    async with make_client(5.0, "t", transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(FetchError, match="loopback, private or link-local"):
+            await HttpFeedSource(client).fetch(FeedConfig(url, added=True), FeedState(url))
+        # Refused before a request reached the private address.
+        assert seen == ([url] if redirect_to else [])
+        if redirect_to is None:
+            # In the config file, or with the config's permission, the address is allowed.
+            for source, feed in [
+                (HttpFeedSource(client), FeedConfig(url)),
+                (HttpFeedSource(client, allow_private=True), FeedConfig(url, added=True)),
+            ]:
+                result = await source.fetch(feed, FeedState(url))
+                assert [e.title for e in result.entries] == ["x"]

@@ -405,7 +405,7 @@ async def test_operator_stats_and_feeds(
         await wait_until(lambda: feeds.count("/feed.xml") >= 1)
         await asyncio.sleep(0.2)
         [stats] = await say(fake, USER, "/stats")
-        assert "Feeds: 0 ok, 1 failing (of 1 configured)" in stats["text"]
+        assert "Feeds: 0 ok, 1 failing (of 1)" in stats["text"]
         [health] = await say(fake, USER, "/feeds")
         assert "failing ×1: HTTP 503" in health["text"]
 
@@ -524,3 +524,107 @@ async def test_mute_command_and_urgent_need_a_subscription(
         feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS, second]))
         await say(fake, USER, "/poll", replies=3)
         assert [a["text"].count("ISIS fighters seen") > 0 for a in alerts(fake, USER)] == [True]
+
+
+CHANNEL = -1002000
+
+
+async def test_channel_routing_by_a_channel_admin_where_the_bot_may_post(
+    settings: Settings, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    fake.add_channel(CHANNEL, "newsroom", admins=(USER,))
+    fake.add_channel(-1002001, "nobot", admins=(USER,), bot_is_admin=False)
+    async with running(settings, fake):
+        [refused] = await say(fake, OTHER, "/channel @newsroom isis")
+        assert "Only the channel's admins" in refused["text"]
+        [no_rights] = await say(fake, USER, "/channel @nobot isis")
+        assert "admin of the channel who may post" in no_rights["text"]
+        [unknown] = await say(fake, USER, "/channel @nowhere isis")
+        assert "cannot see @nowhere" in unknown["text"]
+        [routed] = await say(fake, USER, "/channel @newsroom isis")
+        assert "@newsroom gets alerts of: ISIS" in routed["text"]
+        feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS]))
+        await say(fake, USER, "/poll", replies=2)
+        await asyncio.to_thread(fake.wait_for_messages, CHANNEL, 1)
+        [alert] = alerts(fake, CHANNEL)
+        assert ISIS_TITLE in alert["text"]
+        assert alerts(fake, USER) == []  # routed to the channel, not to the admin's chat
+        [off] = await say(fake, USER, "/channel @newsroom off")
+        assert "no more alerts" in off["text"]
+
+
+SUNNY = {"title": "A sunny weekend ahead", "link": "https://ex.org/sun", "guid": "sun"}
+
+
+@pytest.fixture
+def open_settings(tmp_path: Path, fake: FakeBotAPI, feeds: FeedServer) -> Settings:
+    """Feeds added in chats may point at 127.0.0.1 (the test server); topics reload each second."""
+    path = write_config(
+        tmp_path,
+        feeds=[feeds.url("/feed.xml")],
+        admins=[USER],
+        extra="allow_private_feeds = true\nreload_interval = 1",
+        telegram="admin_chat = -900",
+    )
+    env = {"TELEGRAM_BOT_TOKEN": fake.token, "NEWSBOT_TELEGRAM_API_URL": fake.base_url}
+    return load_settings(path, env)
+
+
+async def test_addfeed_polls_it_from_then_on_and_removefeed_stops(
+    open_settings: Settings, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    settings = open_settings
+    second = feeds.url("/second.xml")
+    feeds.routes["/second.xml"] = Route(rss([SUNNY], title="Second feed"))
+    feeds.routes["/page.html"] = Route(b"<html><body>not a feed</body></html>")
+    async with running(settings, fake):
+        [refused] = await say(fake, OTHER, f"/addfeed {second}")
+        assert "for the bot's admins" in refused["text"]
+        [bad] = await say(fake, USER, f"/addfeed {feeds.url('/page.html')}")
+        assert "cannot read it as a feed" in bad["text"]
+        [added] = await say(fake, USER, f"/addfeed {second}")
+        assert "Added <b>Second feed</b>: 1 items read" in added["text"]
+        [again] = await say(fake, USER, f"/addfeed {second}")
+        assert "already polled" in again["text"]
+        [health] = await say(fake, USER, "/feeds")
+        assert "<b>Second feed</b> (added in a chat): ✅ ok" in health["text"]
+        # The scheduler picks the feed up by itself: a new item arrives without /poll.
+        feeds.routes["/second.xml"] = Route(rss([SUNNY, ISIS], title="Second feed"))
+        await wait_until(lambda: stored_items(settings) == 3)
+        [config_feed] = await say(fake, USER, f"/removefeed {feeds.url('/feed.xml')}")
+        assert "in the config file" in config_feed["text"]
+        [removed] = await say(fake, USER, f"/removefeed {second}")
+        assert "no longer polled" in removed["text"]
+        [health] = await say(fake, USER, "/feeds")
+        assert "Second feed" not in health["text"]
+
+
+async def test_addfeed_refuses_loopback_addresses_unless_the_config_allows(
+    settings: Settings, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    feeds.routes["/second.xml"] = Route(rss([QUIET]))
+    async with running(settings, fake):
+        [refused] = await say(fake, USER, f"/addfeed {feeds.url('/second.xml')}")
+    assert "loopback, private or link-local" in refused["text"]
+    assert feeds.count("/second.xml") == 0  # refused before any request was sent
+
+
+async def test_broadcast_reaches_every_chat_and_reports_go_to_the_admin_chat(
+    open_settings: Settings, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    feeds.routes["/feed.xml"] = Route(b"down", status=503)
+    async with running(open_settings, fake):
+        await say(fake, OTHER, "/start")
+        [refused] = await say(fake, OTHER, "/broadcast hi all")
+        assert "for the bot's admins" in refused["text"]
+        [queued] = await say(fake, USER, "/broadcast Maintenance at 22:00 <UTC> & more")
+        assert "Queued for 2 chats" in queued["text"]
+        expected = "📣 Announcement\n\nMaintenance at 22:00 <UTC> & more"
+        for chat in (USER, OTHER):
+            await wait_until(
+                lambda chat=chat: any(m["plain_text"] == expected for m in fake.messages_to(chat))
+            )
+        # The failing feed is reported in the admin chat, not in the admins' own chats.
+        [report] = await asyncio.to_thread(fake.wait_for_messages, -900, 1)
+        assert "failed: HTTP 503" in report["text"]
+    assert not any("failed: HTTP 503" in m["text"] for m in fake.messages_to(USER))

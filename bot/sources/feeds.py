@@ -9,6 +9,7 @@ import asyncio
 import calendar
 import hashlib
 import io
+import ipaddress
 import logging
 import time
 from collections.abc import Mapping
@@ -33,6 +34,38 @@ _ACCEPT = (
 )
 
 
+_PUBLIC_ONLY = "newsbot_public_only"
+"""Request extension: this request (and every redirect after it) must reach a public address."""
+
+
+async def _check_public(request: httpx.Request) -> None:
+    """Refuse a request marked public-only whose host resolves to a loopback, private,
+    link-local or otherwise non-public address. Runs for every hop of a redirect chain.
+
+    The host is resolved here and again by the connection, so a DNS server that answers
+    differently the second time (rebinding) is not stopped by this check alone.
+    """
+    if not request.extensions.get(_PUBLIC_ONLY):
+        return
+    host = request.url.host
+    try:
+        addresses = {ipaddress.ip_address(host)}
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, request.url.port or 443, type=0
+            )
+        except OSError as exc:
+            raise FetchError(f"cannot resolve {host}: {exc.strerror or exc}") from None
+        addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
+    for address in addresses:
+        if not address.is_global:
+            raise FetchError(
+                f"{host} is a loopback, private or link-local address ({address}); "
+                "feeds added in chats must be public (the config can allow it)"
+            )
+
+
 def make_client(
     timeout: float, user_agent: str, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
@@ -43,6 +76,7 @@ def make_client(
         max_redirects=5,
         headers={"User-Agent": user_agent, "Accept": _ACCEPT},
         transport=transport,
+        event_hooks={"request": [_check_public]},
     )
 
 
@@ -143,8 +177,10 @@ class HttpFeedSource(FeedSource):
         max_bytes: int = 10_000_000,
         deadline: float = 60.0,
         max_entries: int | None = 200,
+        allow_private: bool = False,
     ) -> None:
         self.client = client
+        self.allow_private = allow_private
         self.max_bytes = max_bytes
         self.deadline = deadline
         self.max_entries = max_entries
@@ -161,7 +197,8 @@ class HttpFeedSource(FeedSource):
         started = time.monotonic()
         try:
             async with asyncio.timeout(self.deadline):
-                status, body, response_headers = await self._get(feed.url, headers)
+                public_only = feed.added and not self.allow_private
+                status, body, response_headers = await self._get(feed.url, headers, public_only)
         except TimeoutError:
             raise FetchError(f"no complete answer within {self.deadline:.0f} s") from None
         except httpx.TimeoutException:
@@ -193,8 +230,13 @@ class HttpFeedSource(FeedSource):
         new.body_hash = digest
         return FeedFetchResult(new, parsed.entries, title=parsed.title, warning=parsed.warning)
 
-    async def _get(self, url: str, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
-        async with self.client.stream("GET", url, headers=headers) as response:
+    async def _get(
+        self, url: str, headers: dict[str, str], public_only: bool
+    ) -> tuple[int, bytes, dict[str, str]]:
+        extensions = {_PUBLIC_ONLY: True} if public_only else None
+        async with self.client.stream(
+            "GET", url, headers=headers, extensions=extensions
+        ) as response:
             response_headers = {k.lower(): v for k, v in response.headers.items()}
             if response.status_code != 200:
                 return response.status_code, b"", response_headers

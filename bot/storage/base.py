@@ -12,6 +12,7 @@ from bot.models import (
     DeliveryTask,
     DigestEntry,
     DocumentFingerprint,
+    FeedConfig,
     FeedState,
     Item,
     Match,
@@ -61,6 +62,25 @@ class Store(ABC):
     @abstractmethod
     def feed_states(self) -> list[FeedState]:
         """Every feed polled so far."""
+
+    @abstractmethod
+    def add_feed(self, feed: FeedConfig, added_by: int, now: datetime) -> bool:
+        """Remember a feed an admin added in a chat; False if it was already added."""
+
+    @abstractmethod
+    def remove_feed(self, url: str) -> bool:
+        """Forget an added feed; False if there was none with this URL."""
+
+    @abstractmethod
+    def added_feeds(self) -> list[FeedConfig]:
+        """The feeds added in chats (not those of the config file), oldest first."""
+
+    @abstractmethod
+    def add_broadcast(self, item: Item, now: datetime) -> int:
+        """Store an announcement as an item with a pending delivery to every active chat.
+
+        :returns: the number of chats it will go to.
+        """
 
     @abstractmethod
     def document_fingerprints(self) -> dict[str, DocumentFingerprint]:

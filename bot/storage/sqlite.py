@@ -13,11 +13,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.models import (
+    BROADCAST_SOURCE,
     Chat,
     DeliveryTask,
     DigestEntry,
     DocumentFingerprint,
     Evidence,
+    FeedConfig,
     FeedState,
     Item,
     Match,
@@ -126,6 +128,15 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE subscriptions ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE deliveries ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX deliveries_chat ON deliveries (chat_id, status);
+    """,
+    """
+    CREATE TABLE added_feeds (
+        url TEXT PRIMARY KEY,
+        name TEXT,
+        interval INTEGER NOT NULL,
+        added_by INTEGER NOT NULL,
+        added_at TEXT NOT NULL
+    );
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -259,6 +270,52 @@ class SQLiteStore(Store):
     def feed_states(self) -> list[FeedState]:
         urls = [r[0] for r in self.db.execute("SELECT url FROM feeds ORDER BY url")]
         return [self.feed_state(u) for u in urls]
+
+    def add_feed(self, feed: FeedConfig, added_by: int, now: datetime) -> bool:
+        with self._tx():
+            cur = self.db.execute(
+                """INSERT INTO added_feeds (url, name, interval, added_by, added_at)
+                   VALUES (?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING""",
+                (feed.url, feed.name, feed.interval, added_by, _ts(now)),
+            )
+        return cur.rowcount > 0
+
+    def remove_feed(self, url: str) -> bool:
+        with self._tx():
+            cur = self.db.execute("DELETE FROM added_feeds WHERE url = ?", (url,))
+        return cur.rowcount > 0
+
+    def added_feeds(self) -> list[FeedConfig]:
+        return [
+            FeedConfig(r["url"], r["name"], r["interval"], added=True)
+            for r in self.db.execute("SELECT * FROM added_feeds ORDER BY added_at, url")
+        ]
+
+    def add_broadcast(self, item: Item, now: datetime) -> int:
+        stamp = _ts(now)
+        with self._tx():
+            cur = self.db.execute(
+                """INSERT INTO items (key, ext_id, source, source_name, title, link, author,
+                       published, text, description, summary, created_at)
+                   VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, '', '', ?)""",
+                (
+                    item.key,
+                    item.id,
+                    item.source,
+                    item.source_name,
+                    item.title,
+                    item.author,
+                    _ts(item.published),
+                    item.text,
+                    stamp,
+                ),
+            )
+            cur = self.db.execute(
+                """INSERT INTO deliveries (item_id, chat_id, topics, next_attempt_at, created_at)
+                   SELECT ?, id, '[]', ?, ? FROM chats WHERE active = 1 AND id != ?""",
+                (cur.lastrowid, stamp, stamp, CONSOLE_CHAT_ID),
+            )
+        return cur.rowcount
 
     def document_fingerprints(self) -> dict[str, DocumentFingerprint]:
         return {
@@ -682,9 +739,9 @@ class SQLiteStore(Store):
 
     def items_since(self, since: datetime, limit: int = 20000) -> list[Item]:
         rows = self.db.execute(
-            f"""SELECT {_ITEM_COLUMNS} FROM items i WHERE i.created_at >= ?
+            f"""SELECT {_ITEM_COLUMNS} FROM items i WHERE i.created_at >= ? AND i.source != ?
                 ORDER BY i.created_at DESC LIMIT ?""",
-            (_ts(since), limit),
+            (_ts(since), BROADCAST_SOURCE, limit),
         )
         return [_item(r) for r in rows]
 
