@@ -5,7 +5,7 @@ usage: python benchmarks/bench_delivery.py [--chats 300] [--per-chat 2]
 Prints, for newsbot's paced outbox and, in the same run, for a naive sender (one message after
 the other, as fast as the API answers, honouring 429 retry_after): messages per second
 sustained, 429s provoked, and for newsbot the time one new alert for another chat waits while
-the burst is being sent.
+the burst is being sent, for a topic the chat marked urgent and for a normal one.
 """
 
 from __future__ import annotations
@@ -61,10 +61,13 @@ async def newsbot_run(fake: FakeBotAPI, chats: int, per_chat: int) -> None:
             started = time.perf_counter()
             sender = asyncio.create_task(pipeline.deliver_pending())
             await asyncio.sleep(3.0)
-            # An alert for a chat that had nothing queued, in the middle of the burst.
-            urgent_chat = chats + 1
-            store.upsert_chat(urgent_chat, "private", "", datetime.now(UTC))
-            store.subscribe(urgent_chat, "quake", datetime.now(UTC))
+            # Mid-burst, two chats that had nothing queued get an alert each: one for a topic
+            # it follows normally, one for a topic it marked urgent.
+            normal_chat, urgent_chat = chats + 1, chats + 2
+            for chat in (normal_chat, urgent_chat):
+                store.upsert_chat(chat, "private", "", datetime.now(UTC))
+                store.subscribe(chat, "quake", datetime.now(UTC))
+            store.set_urgent(urgent_chat, "quake", True)
             before = len(fake.sent)
             pipeline.ingest(
                 [RawEntry("s", "quake", "Earthquake hits the coast", None, None, now, "", "")]
@@ -72,25 +75,32 @@ async def newsbot_run(fake: FakeBotAPI, chats: int, per_chat: int) -> None:
             queued_at = time.perf_counter()
             if sender.done():  # the burst is over already: the scheduler's next tick
                 sender = asyncio.create_task(pipeline.deliver_pending())
-            while not fake.messages_to(urgent_chat):
+            waited: dict[int, float] = {}
+            ahead: dict[int, int] = {}
+            while len(waited) < 2:
+                for chat in (normal_chat, urgent_chat):
+                    if chat not in waited and fake.messages_to(chat):
+                        waited[chat] = time.perf_counter() - queued_at
+                        ahead[chat] = next(
+                            n for n, m in enumerate(fake.sent[before:]) if m["chat_id"] == chat
+                        )
                 await asyncio.sleep(0.01)
-            waited = time.perf_counter() - queued_at
-            ahead = len(fake.sent) - before
             await sender
-            while len(fake.sent) < total + 1:  # retries, as the scheduler's retry job would
+            while len(fake.sent) < total + 2:  # retries, as the scheduler's retry job would
                 await asyncio.sleep(0.2)
                 await pipeline.deliver_pending()
             elapsed = time.perf_counter() - started
             store.close()
-    rate = (total + 1) / elapsed
+    rate = (total + 2) / elapsed
     print(
-        f"newsbot outbox : {total + 1} messages to {chats + 1} chats in {elapsed:.1f} s = "
+        f"newsbot outbox : {total + 2} messages to {chats + 2} chats in {elapsed:.1f} s = "
         f"{rate:.1f} msg/s; 429s provoked: {fake.rate_limited}"
     )
-    print(
-        f"                 a new chat's alert queued mid-burst arrived after {waited:.2f} s "
-        f"({ahead} messages of the burst went before it; {total} were queued)"
-    )
+    for label, chat in (("an urgent", urgent_chat), ("a normal", normal_chat)):
+        print(
+            f"                 {label} alert queued mid-burst arrived after "
+            f"{waited[chat]:.2f} s ({ahead[chat]} messages went before it; {total} were queued)"
+        )
 
 
 async def naive_run(fake: FakeBotAPI, chats: int, per_chat: int) -> None:
