@@ -33,6 +33,7 @@ from bot.sources.documents import SUFFIXES, parse_document
 from bot.sources.feeds import parse_feed
 from bot.storage.base import Store
 from bot.storage.sqlite import SQLiteStore
+from bot.stories import assign_all
 from bot.summarize import summarize
 
 __all__ = ["main"]
@@ -154,6 +155,7 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
         raise ConfigError("no such file or folder", path=missing[0], fix="check the path")
     matcher = Matcher(topics, aliases)
     failures = files = 0
+    read: list[tuple[Path, Item]] = []
     for path in _expand(args.paths):
         files += 1
         try:
@@ -162,34 +164,44 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
             failures += 1
             print(f"newsbot: {path}: {exc}", file=sys.stderr)
             continue
-        for raw in entries:
-            item = normalize(raw)
-            doc = matcher.index(item)
-            matches = matcher.match_doc(doc)
-            summary = summarize(item.title, item.text)
-            if args.explain:
-                _print_explanation(matcher, item, doc, matches, out)
-                continue
-            if args.json:
-                fields: dict[str, object] = {
-                    "id": item.id,
-                    "key": item.key,
-                    "title": item.title,
-                    "link": item.link,
-                    "author": item.author,
-                    "source": item.source_name,
-                    "published": item.published.isoformat(),
-                    "file": str(path),
-                }
-                fields["summary"] = summary
-                print(_match_json(matches, fields), file=out)
-            else:
-                tags = ", ".join(f"{m.topic_id} ({m.score:g})" for m in matches) or "no topic"
-                print(f"{item.published:%Y-%m-%d}  {item.title}  [{tags}]", file=out)
-                for m in matches:
-                    print(f"    why {m.topic_id}: {m.why()}", file=out)
-                if matches and summary:
-                    print(f"    summary: {summary}", file=out)
+        read.extend((path, normalize(raw)) for raw in entries)
+    stories: dict[str, str] = {}
+    if args.json:
+        # Stories over everything read, oldest first, whatever the order of the files: items
+        # with the same "story" value are those newsbot would group.
+        ordered = sorted({i.key: i for _, i in read}.values(), key=lambda i: (i.published, i.key))
+        stories = {
+            item.key: story.story_id
+            for item, story in zip(ordered, assign_all(ordered), strict=True)
+        }
+    for path, item in read:
+        doc = matcher.index(item)
+        matches = matcher.match_doc(doc)
+        summary = summarize(item.title, item.text)
+        if args.explain:
+            _print_explanation(matcher, item, doc, matches, out)
+            continue
+        if args.json:
+            fields: dict[str, object] = {
+                "id": item.id,
+                "key": item.key,
+                "title": item.title,
+                "link": item.link,
+                "author": item.author,
+                "source": item.source_name,
+                "published": item.published.isoformat(),
+                "file": str(path),
+                "story": stories[item.key],
+            }
+            fields["summary"] = summary
+            print(_match_json(matches, fields), file=out)
+        else:
+            tags = ", ".join(f"{m.topic_id} ({m.score:g})" for m in matches) or "no topic"
+            print(f"{item.published:%Y-%m-%d}  {item.title}  [{tags}]", file=out)
+            for m in matches:
+                print(f"    why {m.topic_id}: {m.why()}", file=out)
+            if matches and summary:
+                print(f"    summary: {summary}", file=out)
     if files and failures == files:
         return 2
     return 0

@@ -63,7 +63,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("previews", "Link previews: /previews on|off"),
     ("quiet", "Quiet hours: /quiet 22:00-07:00 or /quiet off"),
     ("urgent", "Alerts of a topic even in quiet hours, first: /urgent isis"),
-    ("mute", "Mute a topic for some hours: /mute isis 8"),
+    ("mute", "Mute a topic (/mute isis 8) or, replying to an alert, its story"),
     ("unmute", "Unmute a topic: /unmute isis"),
     ("help", "How this bot works"),
 )
@@ -654,11 +654,17 @@ class BotCommands:
         await self._reply(update, f"<b>{esc(topic.name)}</b>: {state}.")
 
     async def mute_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/mute TOPIC [HOURS]: no alerts of the topic for that long (24 h by default)."""
+        """/mute TOPIC [HOURS]: no alerts of the topic for that long (24 h by default); as a
+        reply to an alert, /mute [HOURS] mutes that alert's story."""
         chat_id = await self._setting(update, context)
         if chat_id is None:
             return
         args = context.args or []
+        message = update.effective_message
+        replied = message.reply_to_message if message else None
+        if replied is not None and (not args or args[0].isdigit()):
+            await self._mute_story(update, chat_id, replied.message_id, args[0] if args else "24")
+            return
         topic = self._find_topic(args[0]) if args else None
         hours = args[1] if len(args) > 1 else "24"
         if topic is None or not hours.isdigit() or not 1 <= int(hours) <= 24 * 30:
@@ -668,6 +674,22 @@ class BotCommands:
         self.store.mute(chat_id, topic.id, until)
         await self._reply(
             update, f"🔕 <b>{esc(topic.name)}</b> muted until {self._local(chat_id, until)}."
+        )
+
+    async def _mute_story(self, update: Update, chat_id: int, message_id: int, hours: str) -> None:
+        alert = self.store.alert_for_message(chat_id, message_id)
+        if alert is None or not alert.item.story:
+            await self._reply(update, "Reply to one of my alerts to mute its story.")
+            return
+        if not 1 <= int(hours) <= 24 * 30:
+            await self._reply(update, "Mute a story for 1 to 720 hours.")
+            return
+        until = self.clock() + timedelta(hours=int(hours))
+        self.store.mute(chat_id, f"story:{alert.item.story}", until)
+        await self._reply(
+            update,
+            f"🔕 The story “{esc(alert.item.title[:120])}” is muted until "
+            f"{self._local(chat_id, until)}.",
         )
 
     async def unmute(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -713,6 +735,20 @@ class BotCommands:
         topic = self.topics.get(topic_id)
         name = topic.name if topic else topic_id
         await query.answer(f"{name} muted until {self._local(chat_id, until)}")
+
+    async def mute_story(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """🔕 Story on an alert: no alerts or updates of that story here for 24 hours."""
+        pressed = await self._pressed(update, context, changes=True)
+        if pressed is None:
+            return
+        query, chat_id, data = pressed
+        found = self.store.item_story(int(data.split(":", 1)[1]))
+        if found is None:
+            await query.answer("That item is no longer stored.")
+            return
+        until = self.clock() + timedelta(hours=24)
+        self.store.mute(chat_id, f"story:{found[0]}", until)
+        await query.answer(f"This story is muted until {self._local(chat_id, until)}")
 
     async def more_like_this(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """➕ on an alert: the latest matches of its topic."""
@@ -945,6 +981,7 @@ def register(application: Application, commands: BotCommands) -> None:  # type: 
     application.add_handler(CallbackQueryHandler(commands.feedback, pattern=r"^fb:-?1:\d+$"))
     application.add_handler(CallbackQueryHandler(commands.mute_topic, pattern="^mute:"))
     application.add_handler(CallbackQueryHandler(commands.more_like_this, pattern="^more:"))
+    application.add_handler(CallbackQueryHandler(commands.mute_story, pattern=r"^ms:\d+$"))
     application.add_handler(CallbackQueryHandler(commands.settings_button, pattern="^set:"))
     application.add_error_handler(commands.on_error)
 

@@ -69,6 +69,8 @@ class Item:
     published: datetime
     text: str
     description: str = ""
+    story: str = ""
+    """The story the item belongs to (see :mod:`bot.stories`); empty until it is assigned."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,14 @@ class DeliveryTask:
     hours."""
     quiet: tuple[str, str] | None = None
     """The chat's quiet hours ("HH:MM", "HH:MM") in its timezone, if it set any."""
+    sources: tuple[str, ...] = ()
+    """Every source that reported the item's story so far, first reporter first."""
+    edit_of: int | None = None
+    """Set for a story update: the item ref of the chat's alert to edit instead of sending."""
+    edit_message_id: int | None = None
+    """The message id of that alert, once it went out."""
+    head_sent: bool = False
+    """Whether that alert went out already (if not, it will show the story when it does)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +198,8 @@ class DigestEntry:
     summary: str
     score: float
     matched_at: datetime = field(compare=False)
+    sources: tuple[str, ...] = ()
+    """Every source that reported the item's story, first reporter first."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,7 @@ from bot.render import (
 )
 from bot.sources.base import FeedSource, FolderSource
 from bot.storage.base import CONSOLE_CHAT_ID, NewItem, Store
+from bot.stories import WINDOW, StoryIndex
 from bot.summarize import summarize
 
 __all__ = ["CycleReport", "DeliveryReport", "FeedReport", "Pipeline", "backoff", "send_message"]
@@ -139,6 +140,8 @@ class DeliveryReport:
     deferred_chats: int = 0
     chats_gone: int = 0
     held_chats: int = 0
+    edited: int = 0
+    merged: int = 0
 
 
 class Pipeline:
@@ -162,6 +165,7 @@ class Pipeline:
         admin_chats: Sequence[int] = (),
         feeds: Sequence[FeedConfig] = (),
         added_feed_interval: int = 300,
+        story_window: timedelta = WINDOW,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -184,6 +188,11 @@ class Pipeline:
         self.monotonic = monotonic
         self.set_topics(topics, aliases)
         self._deliver_lock = asyncio.Lock()
+        self.stories = StoryIndex(story_window)
+        now = clock()
+        for item in store.items_since(now - story_window, published=True):
+            if item.story:
+                self.stories.add_known(item, item.story)
 
     def set_topics(self, topics: Sequence[Topic], aliases: Mapping[str, str] | None = None) -> None:
         """(Re)load the configured topics; the chats' watches are kept."""
@@ -300,13 +309,15 @@ class Pipeline:
             items.setdefault(item.key, item)  # the same item twice in one feed counts once
         known = self.store.known_keys(items)
         out: list[NewItem] = []
-        for key, item in items.items():
-            if key in known:
-                continue
+        # Oldest first, so that a story's first report is the one that starts it.
+        fresh = sorted((i for k, i in items.items() if k not in known), key=lambda i: i.published)
+        for item in fresh:
+            story = self.stories.assign(item)
+            item = replace(item, story=story.story_id)
             matches = tuple(self.matcher.match(item))
             # Only matched items are ever shown, so only they are summarized.
             summary = summarize(item.title, item.text) if matches else ""
-            out.append(NewItem(item, summary, matches))
+            out.append(NewItem(item, summary, matches, material=story.material))
         return out
 
     def ingest(self, raws: Iterable[RawEntry]) -> tuple[int, int]:
@@ -643,11 +654,50 @@ class Pipeline:
             report.sent += len(tasks)
             log.info("chat %s: %d waiting alerts sent as one digest", chat_id, len(tasks))
 
+    async def _update_story(
+        self, notifier: Notifier, task: DeliveryTask, report: DeliveryReport
+    ) -> bool:
+        """A story update: edit the chat's alert of the story to list every source, instead
+        of sending another alert. One edit covers every update waiting for that alert."""
+        assert task.edit_of is not None
+        now = self.clock()
+        head = None
+        if task.head_sent and task.edit_message_id is not None:
+            head = self.store.alert_for_message(task.chat_id, task.edit_message_id)
+        if head is None:
+            # The alert has not gone out yet (it will list the sources when it does), or there
+            # is no message to edit: nothing to send.
+            report.merged += self.store.mark_edited(task.chat_id, task.edit_of, None, now)
+            return True
+        head = replace(head, sources=task.sources, item_ref=task.edit_of)
+        message = render_alert(head, self.topics, self.chat_timezone(task.chat_timezone))
+        if task.previews:
+            message = replace(message, previews=True)
+        if not await notifier.edit(task.chat_id, task.edit_message_id, message):
+            log.info("chat %s: alert %s can no longer be edited", task.chat_id, task.edit_of)
+        report.edited += 1
+        self.store.mark_edited(task.chat_id, task.edit_of, task.edit_message_id, self.clock())
+        return True
+
     async def _send_one(self, task: DeliveryTask, report: DeliveryReport) -> bool:
         """Send one alert and record the outcome. :returns: True if it was delivered."""
         notifier = self._notifier_for(task.chat_id)
         if notifier is None:
             return False
+        if task.edit_of is not None:
+            try:
+                return await self._update_story(notifier, task, report)
+            except RetryLater as exc:
+                self.store.defer_chat(
+                    task.chat_id, self.clock() + timedelta(seconds=exc.retry_after)
+                )
+                report.deferred_chats += 1
+                return False
+            except DeliveryError as exc:
+                # An edit is a nicety: after a failure the alert stays as it was.
+                log.warning("chat %s: story update not applied (%s)", task.chat_id, exc)
+                self.store.mark_edited(task.chat_id, task.edit_of, None, self.clock())
+                return True
         if task.item.source == BROADCAST_SOURCE:
             message = render_announcement(task.item)
         else:

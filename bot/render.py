@@ -87,6 +87,7 @@ def render_alert(task: DeliveryTask, topics: Mapping[str, Topic], tz: ZoneInfo) 
     title = _shorten(item.title, TITLE_CHARS)
     when = _when(item.published, tz)
     source = _shorten(item.source_name + (f" · {item.author}" if item.author else ""), SOURCE_CHARS)
+    others = _other_sources(task.sources, item.source_name)
     why_lines = [
         (
             _shorten(_topic_name(topics, m.topic_id), NAME_CHARS),
@@ -103,6 +104,9 @@ def render_alert(task: DeliveryTask, topics: Mapping[str, Topic], tz: ZoneInfo) 
             linked = f'<a href="{esc(item.link)}">{linked}</a>'
         parts = [head, linked, f"<i>{esc(source)} · {esc(when)}</i>"]
         plain = ["🔔 " + " · ".join(names or ["news"]), title, f"{source} · {when}"]
+        if others:
+            parts.append(f"📰 {esc(others)}")
+            plain.append(f"📰 {others}")
         if summary:
             parts += ["", esc(summary)]
             plain += ["", summary]
@@ -131,8 +135,22 @@ def render_alert(task: DeliveryTask, topics: Mapping[str, Topic], tz: ZoneInfo) 
     return message
 
 
+MAX_SOURCE_NAMES = 8
+
+
+def _other_sources(sources: Sequence[str], own: str) -> str:
+    """ "+3 sources: BBC, Al Jazeera, Reuters" for a story others reported too ("" if none)."""
+    others = [name for name in sources if name != own]
+    if not others:
+        return ""
+    shown = ", ".join(_shorten(n, NAME_CHARS) for n in others[:MAX_SOURCE_NAMES])
+    more = f" and {len(others) - MAX_SOURCE_NAMES} more" if len(others) > MAX_SOURCE_NAMES else ""
+    return f"+{len(others)} source{'s' if len(others) > 1 else ''}: {shown}{more}"
+
+
 def _with_buttons(message: OutgoingMessage, task: DeliveryTask) -> OutgoingMessage:
-    """👍 / 👎, mute the first topic for 24 h, more like this: what a reader does next."""
+    """👍 / 👎, mute the story or the first topic for 24 h, more like this: what a reader does
+    next."""
     if not task.item_ref:
         return message
     rows: list[tuple[tuple[str, str], ...]] = [
@@ -141,7 +159,9 @@ def _with_buttons(message: OutgoingMessage, task: DeliveryTask) -> OutgoingMessa
     if task.matches:
         topic = task.matches[0].topic_id
         if len(f"mute:{topic}") <= 64:
-            rows.append((("🔕 Mute 24h", f"mute:{topic}"), ("➕ More like this", f"more:{topic}")))
+            rows.append((("🔕 Topic 24h", f"mute:{topic}"), ("➕ More like this", f"more:{topic}")))
+    if task.item.story:
+        rows[0] = (*rows[0], ("🔕 Story 24h", f"ms:{task.item_ref}"))
     return replace(message, buttons=tuple(rows))
 
 

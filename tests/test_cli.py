@@ -35,7 +35,47 @@ def test_match_seed_json_has_topics_evidence_date_and_summary() -> None:
         assert topics[name]["score"] > 0
         assert topics[name]["evidence"] and all(e["snippet"] for e in topics[name]["evidence"])
     assert "US troops are no longer needed" in obj["summary"]
-    assert {"id", "link", "summary", "story"} - set(obj) == {"story"}
+    assert {"id", "link", "summary"} <= set(obj) and obj["story"].startswith("st-")
+
+
+def _document(folder: Path, name: str, title: str, when: str, body: str) -> Path:
+    path = folder / name
+    path.write_text(f"{title}\nFrom Staff, published at {when}\n\n{body}\n", encoding="utf-8")
+    return path
+
+
+def test_match_json_gives_reports_of_one_event_the_same_story(tmp_path: Path) -> None:
+    files = [
+        _document(
+            tmp_path,
+            "a.txt",
+            "US and Iraq agree to end anti-ISIS coalition mission by September 2025",
+            "2026-11-27 09:00",
+            "The United States and Iraq agreed that the US-led coalition mission against ISIS in "
+            "Iraq will end by September 2025, the two governments said on Friday.",
+        ),
+        _document(
+            tmp_path,
+            "b.txt",
+            "ISIS attack kills Iraqi soldiers near Kirkuk",
+            "2026-11-27 09:30",
+            "Islamic State fighters attacked an army post near Kirkuk in northern Iraq, killing "
+            "four Iraqi soldiers, security sources said.",
+        ),
+        _document(
+            tmp_path,
+            "c.txt",
+            "US-led anti-ISIS coalition to end Iraq mission by September 2025",
+            "2026-11-27 10:00",
+            "The United States and Iraq say the coalition mission against ISIS in Iraq will end "
+            "by September 2025.",
+        ),
+    ]
+    for order in (files, files[::-1]):
+        code, out = run("match", "--json", *map(str, order))
+        assert code == 0
+        story = {Path(o["file"]).name: o["story"] for o in map(json.loads, out.splitlines())}
+        assert story["a.txt"] == story["c.txt"] != story["b.txt"]
 
 
 def test_match_text_output_explains() -> None:

@@ -239,3 +239,137 @@ async def test_html_telegram_cannot_parse_goes_out_as_plain_text(fake: FakeBotAP
         await TelegramNotifier(bot).send(5, broken)
     [sent] = fake.messages_to(5)
     assert sent["text"] == "ISIS claims attack" and sent.get("parse_mode") is None
+
+
+T_EVENT = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+SAME_EVENT = [
+    (
+        "Reuters",
+        "US and Iraq agree to end anti-ISIS coalition mission by September 2025",
+        "The United States and Iraq agreed that the US-led coalition mission against ISIS in "
+        "Iraq will end by September 2025, the two governments said on Friday.",
+    ),
+    (
+        "BBC News",
+        "US and Iraq agree end of coalition mission against ISIS by September 2025",
+        "The US-led coalition fighting ISIS in Iraq will end its mission by September 2025 "
+        "under an agreement between the United States and Iraq.",
+    ),
+    (
+        "Al Jazeera",
+        "US-led anti-ISIS coalition to end Iraq mission by September 2025",
+        "The United States and Iraq say the coalition mission against ISIS in Iraq will end by "
+        "September 2025.",
+    ),
+    (
+        "The Guardian",
+        "Coalition mission against ISIS in Iraq to end by September 2025, US and Iraq agree",
+        "The United States and Iraq have agreed that the US-led coalition's mission against "
+        "ISIS in Iraq will end by September 2025.",
+    ),
+    (
+        "NPR",
+        "US and Iraq say anti-ISIS coalition mission will end by September 2025",
+        "The US-led coalition against ISIS will end its mission in Iraq by September 2025, the "
+        "United States and Iraq said.",
+    ),
+]
+SIMILAR_WORDS = (
+    "Reuters",
+    "ISIS attack kills Iraqi soldiers near Kirkuk",
+    "Islamic State fighters attacked an army post near Kirkuk in northern Iraq, killing four "
+    "Iraqi soldiers, security sources said.",
+)
+
+
+def _report(n: int, source: str, title: str, text: str) -> RawEntry:
+    return RawEntry(
+        f"https://{n}.example/feed",
+        f"g{n}",
+        title,
+        f"https://{n}.example/story",
+        None,
+        T_EVENT + timedelta(minutes=10 * n),
+        text,
+        "",
+        source_name=source,
+    )
+
+
+async def test_one_event_from_five_feeds_is_one_alert_edited_to_list_the_sources(
+    tmp_path: Path, fake: FakeBotAPI
+) -> None:
+    now = [T_EVENT]
+    async with Bot(fake.token, base_url=fake.base_url) as bot:
+        pipeline = _pipeline(tmp_path, bot, clock=lambda: now[0])
+        pipeline.store.upsert_chat(1, "private", "", now[0])
+        pipeline.store.subscribe(1, "isis", now[0])
+        for n, (source, title, text) in enumerate(SAME_EVENT):
+            now[0] = T_EVENT + timedelta(minutes=10 * n)
+            pipeline.ingest([_report(n, source, title, text)])  # each feed polled in turn
+            await pipeline.deliver_pending()
+        pipeline.ingest([_report(9, *SIMILAR_WORDS)])
+        await pipeline.deliver_pending()
+    sent = fake.messages_to(1)
+    assert len(sent) == 2  # the event once, the other event once
+    assert "US and Iraq agree to end anti-ISIS coalition" in sent[0]["plain_text"]
+    assert "Kirkuk" in sent[1]["plain_text"] and "📰" not in sent[1]["plain_text"]
+    edits = [e for e in fake.edits if e["message_id"] == sent[0]["message_id"]]
+    assert len(edits) == 4  # one per later report, each listing what was known
+    final = parse_html(edits[-1]["text"])[0]
+    assert "Reuters · " in final  # the first report's own source line
+    assert "📰 +4 sources: BBC News, Al Jazeera, The Guardian, NPR" in final
+    assert edits[-1]["reply_markup"]["inline_keyboard"][0][0]["text"] == "👍"  # buttons kept
+
+
+async def test_a_story_whose_reports_arrive_before_its_alert_went_out_is_one_message(
+    tmp_path: Path, fake: FakeBotAPI
+) -> None:
+    async with Bot(fake.token, base_url=fake.base_url) as bot:
+        pipeline = _pipeline(tmp_path, bot, clock=lambda: T_EVENT + timedelta(hours=1))
+        pipeline.store.upsert_chat(1, "private", "", T_EVENT)
+        pipeline.store.subscribe(1, "isis", T_EVENT)
+        for n, report in enumerate(SAME_EVENT):
+            pipeline.ingest([_report(n, *report)])
+        report = await pipeline.deliver_pending()
+    assert report.sent == 1 and report.merged == 4 and fake.edits == []
+    [alert] = fake.messages_to(1)
+    assert "📰 +4 sources: BBC News, Al Jazeera, The Guardian, NPR" in alert["plain_text"]
+
+
+NEWS_FOR_THE_STORY = (
+    "AP",
+    "US and Iraq agree to end anti-ISIS coalition mission by September 2025; 2,500 US troops "
+    "to leave",
+    "The United States and Iraq agreed the US-led coalition mission against ISIS in Iraq will "
+    "end by September 2025, and the 2,500 US troops in Iraq will leave, Pentagon officials said.",
+)
+
+
+async def test_a_report_with_new_facts_is_a_new_alert_and_a_muted_story_is_silent(
+    tmp_path: Path, fake: FakeBotAPI
+) -> None:
+    now = [T_EVENT]
+    async with Bot(fake.token, base_url=fake.base_url) as bot:
+        pipeline = _pipeline(tmp_path, bot, clock=lambda: now[0])
+        for chat in (1, 2):
+            pipeline.store.upsert_chat(chat, "private", "", now[0])
+            pipeline.store.subscribe(chat, "isis", now[0])
+        pipeline.ingest([_report(0, *SAME_EVENT[0])])
+        await pipeline.deliver_pending()
+        story = pipeline.store.item_story(1)
+        assert story is not None
+        pipeline.store.mute(2, f"story:{story[0]}", now[0] + timedelta(hours=24))
+        now[0] += timedelta(minutes=30)
+        pipeline.ingest([_report(1, *NEWS_FOR_THE_STORY)])  # a number and a name it lacked
+        await pipeline.deliver_pending()
+        pipeline.ingest([_report(2, *SAME_EVENT[1])])  # nothing new: an update
+        await pipeline.deliver_pending()
+    first, second = fake.messages_to(1)
+    assert "2,500" not in first["plain_text"]
+    assert "2,500 US troops" in second["plain_text"]
+    assert "📰 +1 source: Reuters" in second["plain_text"]
+    [edit] = fake.edits
+    assert edit["message_id"] == second["message_id"]  # the latest alert of the story
+    assert "📰 +2 sources: Reuters, BBC News" in parse_html(edit["text"])[0]
+    assert len(fake.messages_to(2)) == 1  # muted: neither the new alert nor an edit

@@ -47,6 +47,7 @@ class Recorder(Notifier):
 
     def __init__(self) -> None:
         self.sent: list[tuple[int, OutgoingMessage]] = []
+        self.edits: list[tuple[int, int | None, OutgoingMessage]] = []
         self.fail: Callable[[int], Exception | None] = lambda chat: None
 
     async def send(self, chat_id: int, message: OutgoingMessage) -> int | None:
@@ -55,6 +56,10 @@ class Recorder(Notifier):
             raise error
         self.sent.append((chat_id, message))
         return len(self.sent)
+
+    async def edit(self, chat_id: int, message_id: int | None, message: OutgoingMessage) -> bool:
+        self.edits.append((chat_id, message_id, message))
+        return True
 
     def texts(self, chat_id: int) -> list[str]:
         return [m.plain for c, m in self.sent if c == chat_id]

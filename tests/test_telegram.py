@@ -420,16 +420,22 @@ async def test_alert_buttons_feedback_mute_and_more(
         await say(fake, USER, "/poll", replies=3)
         [alert] = alerts(fake, USER)
         buttons = [b for row in alert["reply_markup"]["inline_keyboard"] for b in row]
-        assert [b["text"] for b in buttons] == ["👍", "👎", "🔕 Mute 24h", "➕ More like this"]
+        assert [b["text"] for b in buttons] == [
+            "👍",
+            "👎",
+            "🔕 Story 24h",
+            "🔕 Topic 24h",
+            "➕ More like this",
+        ]
         fake.press_button(USER, alert["message_id"], buttons[0]["callback_data"])
         await asyncio.to_thread(fake.wait_for_calls, "answerCallbackQuery", 1)
         [stats] = await say(fake, USER, "/stats")
         assert "1 👍, 0 👎" in stats["text"]
         before = len(fake.messages_to(USER))
-        fake.press_button(USER, alert["message_id"], buttons[3]["callback_data"])
+        fake.press_button(USER, alert["message_id"], buttons[4]["callback_data"])
         [latest] = (await asyncio.to_thread(fake.wait_for_messages, USER, before + 1))[before:]
         assert "Latest: ISIS" in latest["text"] and ISIS_TITLE in latest["text"]
-        fake.press_button(USER, alert["message_id"], buttons[2]["callback_data"])
+        fake.press_button(USER, alert["message_id"], buttons[3]["callback_data"])
         await asyncio.to_thread(fake.wait_for_calls, "answerCallbackQuery", 3)
         assert any("muted until" in a.get("text", "") for a in fake.answered_callbacks)
         second = dict(ISIS, guid="isis-2", link="https://ex.org/isis-2", title="ISIS fighters seen")

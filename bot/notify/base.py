@@ -21,3 +21,12 @@ class Notifier(ABC):
         :raises ChatUnavailable: the chat blocked the bot or is gone.
         :raises DeliveryError: any other failure; the message was not delivered.
         """
+
+    @abstractmethod
+    async def edit(self, chat_id: int, message_id: int | None, message: OutgoingMessage) -> bool:
+        """Replace an earlier message (e.g. an alert whose story more sources reported).
+
+        :returns: False if that message can no longer be edited (deleted, too old): nothing
+            was changed and there is nothing to retry.
+        :raises: as :meth:`send`.
+        """

@@ -19,11 +19,19 @@ class ConsoleNotifier(Notifier):
         self.label = label
 
     async def send(self, chat_id: int, message: OutgoingMessage) -> int | None:
+        self._print(chat_id, message, self.label)
+        return None
+
+    async def edit(self, chat_id: int, message_id: int | None, message: OutgoingMessage) -> bool:
+        # A console cannot change what it printed: print the updated alert, marked as such.
+        self._print(chat_id, message, f"{self.label} updated".strip())
+        return True
+
+    def _print(self, chat_id: int, message: OutgoingMessage, label: str) -> None:
         out = self.stream or sys.stdout
         target = "the console" if chat_id == 0 else f"chat {chat_id}"  # 0: the console pseudo-chat
-        head = f"{self.label} to {target}" if self.label else ""
+        head = f"{label} to {target}" if label else ""
         rule = "─" * 72
         print(rule if not head else f"── {head} " + "─" * max(0, 68 - len(head)), file=out)
         print(message.plain.rstrip(), file=out)
         out.flush()
-        return None

@@ -5,8 +5,10 @@ The bot token is part of every request URL; no error raised here carries a URL o
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
+from collections.abc import Iterator
 from datetime import timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
@@ -68,7 +70,7 @@ class TelegramNotifier(Notifier):
     async def send(self, chat_id: int, message: OutgoingMessage) -> int | None:
         preview = self._preview(message)
         markup = self._markup(message)
-        try:
+        with _mapped_errors():
             try:
                 sent = await self.bot.send_message(
                     chat_id=chat_id,
@@ -89,24 +91,54 @@ class TelegramNotifier(Notifier):
                     link_preview_options=preview,
                     reply_markup=markup,
                 )
-        except RetryAfter as exc:
-            raise RetryLater("Telegram asked to slow down", _retry_seconds(exc)) from None
-        except Forbidden as exc:
-            raise ChatUnavailable(f"Telegram refused: {exc.message}") from None
-        except ChatMigrated as exc:
-            raise ChatMoved(
-                f"group moved to chat {exc.new_chat_id}", int(exc.new_chat_id)
-            ) from None
-        except InvalidToken:
-            raise DeliveryError("Telegram rejected the bot token") from None
-        except BadRequest as exc:
-            if "message is too long" in exc.message.lower():
-                raise MessageTooLong("Telegram refused the message as too long") from None
-            if any(reason in exc.message.lower() for reason in _GONE):
-                raise ChatUnavailable(f"Telegram refused: {exc.message}") from None
-            raise DeliveryError(f"Telegram refused: {exc.message}") from None
-        except (TimedOut, NetworkError) as exc:
-            raise RetryLater(f"network: {type(exc).__name__}", 10.0) from None
-        except TelegramError as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc.message}") from None
         return sent.message_id
+
+    async def edit(self, chat_id: int, message_id: int | None, message: OutgoingMessage) -> bool:
+        if message_id is None:
+            return False
+        with _mapped_errors():
+            try:
+                await self.bot.edit_message_text(
+                    text=message.html,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=self._preview(message),
+                    reply_markup=self._markup(message),
+                )
+            except BadRequest as exc:
+                reason = exc.message.lower()
+                if "message is not modified" in reason:
+                    return True  # it already says this
+                if any(gone in reason for gone in _CANNOT_EDIT):
+                    return False
+                raise
+        return True
+
+
+_CANNOT_EDIT = ("message to edit not found", "message can't be edited", "message_id_invalid")
+
+
+@contextlib.contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """python-telegram-bot's errors as newsbot's, without URLs or the token."""
+    try:
+        yield
+    except RetryAfter as exc:
+        raise RetryLater("Telegram asked to slow down", _retry_seconds(exc)) from None
+    except Forbidden as exc:
+        raise ChatUnavailable(f"Telegram refused: {exc.message}") from None
+    except ChatMigrated as exc:
+        raise ChatMoved(f"group moved to chat {exc.new_chat_id}", int(exc.new_chat_id)) from None
+    except InvalidToken:
+        raise DeliveryError("Telegram rejected the bot token") from None
+    except BadRequest as exc:
+        if "message is too long" in exc.message.lower():
+            raise MessageTooLong("Telegram refused the message as too long") from None
+        if any(reason in exc.message.lower() for reason in _GONE):
+            raise ChatUnavailable(f"Telegram refused: {exc.message}") from None
+        raise DeliveryError(f"Telegram refused: {exc.message}") from None
+    except (TimedOut, NetworkError) as exc:
+        raise RetryLater(f"network: {type(exc).__name__}", 10.0) from None
+    except TelegramError as exc:
+        raise DeliveryError(f"{type(exc).__name__}: {exc.message}") from None

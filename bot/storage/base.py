@@ -32,6 +32,9 @@ class NewItem:
     item: Item
     summary: str
     matches: tuple[Match, ...]
+    material: bool = True
+    """False: the item joins a story already alerted without news; chats that got an alert
+    for the story get that alert edited (more sources) instead of a new one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,17 @@ class Store(ABC):
     @abstractmethod
     def mark_sent(self, item_key: str, chat_id: int, message_id: int | None, now: datetime) -> None:
         """Telegram accepted the alert: it counts as delivered."""
+
+    @abstractmethod
+    def mark_edited(
+        self, chat_id: int, head_ref: int, message_id: int | None, now: datetime
+    ) -> int:
+        """The chat's alert ``head_ref`` was edited (or will show the story when sent): every
+        pending story update for it counts as delivered. :returns: how many."""
+
+    @abstractmethod
+    def story_sources(self, stories: Collection[str]) -> dict[str, tuple[str, ...]]:
+        """Per story, the distinct names of the sources that reported it, first first."""
 
     @abstractmethod
     def mark_failed(self, item_key: str, chat_id: int, error: str, retry_at: datetime) -> None:
@@ -224,8 +238,16 @@ class Store(ABC):
         """No alerts of ``topic_id`` for ``chat_id`` until ``until``."""
 
     @abstractmethod
-    def items_since(self, since: datetime, limit: int = 20000) -> list[Item]:
-        """Items stored since ``since``, newest first (for dry runs of a query)."""
+    def item_story(self, item_ref: int) -> tuple[str, str] | None:
+        """The story id and title of a stored item, if it has a story."""
+
+    @abstractmethod
+    def items_since(
+        self, since: datetime, limit: int = 20000, *, published: bool = False
+    ) -> list[Item]:
+        """Items stored since ``since``, newest first (for dry runs of a query); with
+        ``published``, those published since then in the order they were stored (to restore
+        the story index)."""
 
     @abstractmethod
     def alert_for_message(self, chat_id: int, message_id: int) -> DeliveryTask | None:

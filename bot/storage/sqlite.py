@@ -138,6 +138,11 @@ _MIGRATIONS: tuple[str, ...] = (
         added_at TEXT NOT NULL
     );
     """,
+    """
+    ALTER TABLE items ADD COLUMN story_id TEXT NOT NULL DEFAULT '';
+    CREATE INDEX items_story ON items (story_id);
+    ALTER TABLE deliveries ADD COLUMN edit_of INTEGER;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -166,7 +171,7 @@ def _match(topic_id: str, score: float, evidence: str) -> Match:
 
 _ITEM_COLUMNS = (
     "i.key, i.ext_id, i.source, i.source_name, i.title, i.link, i.author, i.published, "
-    "i.text, i.description"
+    "i.text, i.description, i.story_id"
 )
 
 
@@ -182,6 +187,7 @@ def _item(row: sqlite3.Row) -> Item:
         published=datetime.fromisoformat(row["published"]),
         text=row["text"],
         description=row["description"],
+        story=row["story_id"],
     )
 
 
@@ -353,8 +359,8 @@ class SQLiteStore(Store):
                 item = entry.item
                 cur = self.db.execute(
                     """INSERT INTO items (key, ext_id, source, source_name, title, link, author,
-                           published, text, description, summary, created_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           published, text, description, summary, created_at, story_id)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                        ON CONFLICT (key) DO NOTHING""",
                     (
                         item.key,
@@ -369,6 +375,7 @@ class SQLiteStore(Store):
                         item.description,
                         entry.summary,
                         stamp,
+                        item.story,
                     ),
                 )
                 if cur.rowcount == 0:
@@ -401,16 +408,70 @@ class SQLiteStore(Store):
                     per_chat.setdefault(row[0], []).append(row[1])
                     if row[2]:
                         urgent.add(row[0])
+                heads, muted = self._story_state(item.story, entry.material, stamp)
                 for chat_id, topics in per_chat.items():
+                    if chat_id in muted:
+                        continue
                     ordered = [t for t in topic_ids if t in topics]
                     self.db.execute(
                         """INSERT INTO deliveries (item_id, chat_id, topics, next_attempt_at,
-                               created_at, urgent) VALUES (?, ?, ?, ?, ?, ?)
+                               created_at, urgent, edit_of) VALUES (?, ?, ?, ?, ?, ?, ?)
                            ON CONFLICT (item_id, chat_id) DO NOTHING""",
-                        (item_id, chat_id, json.dumps(ordered), stamp, stamp, chat_id in urgent),
+                        (
+                            item_id,
+                            chat_id,
+                            json.dumps(ordered),
+                            stamp,
+                            stamp,
+                            chat_id in urgent,
+                            heads.get(chat_id),
+                        ),
                     )
                     deliveries += 1
         return stored, deliveries
+
+    def _story_state(
+        self, story: str, material: bool, stamp: str
+    ) -> tuple[dict[int, int], set[int]]:
+        """For a new item of ``story``: per chat, the alert to edit instead of sending one
+        (none if the item is news for the story), and the chats that muted the story."""
+        if not story:
+            return {}, set()
+        heads: dict[int, int] = {}
+        if not material:
+            heads = {
+                r[0]: r[1]
+                for r in self.db.execute(
+                    """SELECT d.chat_id, MAX(d.item_id) FROM deliveries d
+                       JOIN items i ON i.id = d.item_id
+                       WHERE i.story_id = ? AND d.edit_of IS NULL AND d.status != 'dropped'
+                       GROUP BY d.chat_id""",
+                    (story,),
+                )
+            }
+        muted = {
+            r[0]
+            for r in self.db.execute(
+                "SELECT chat_id FROM mutes WHERE topic_id = ? AND until > ?",
+                (f"story:{story}", stamp),
+            )
+        }
+        return heads, muted
+
+    def story_sources(self, stories: Collection[str]) -> dict[str, tuple[str, ...]]:
+        out: dict[str, list[str]] = {}
+        wanted = sorted(s for s in stories if s)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for story, name in self.db.execute(
+                f"""SELECT story_id, source_name FROM items
+                    WHERE story_id IN ({",".join("?" * len(chunk))}) ORDER BY published, id""",
+                chunk,
+            ):
+                names = out.setdefault(story, [])
+                if name not in names:
+                    names.append(name)
+        return {story: tuple(names) for story, names in out.items()}
 
     def pending(
         self, now: datetime, limit: int = 100, kinds: Collection[str] | None = None
@@ -423,9 +484,12 @@ class SQLiteStore(Store):
         rows = self.db.execute(
             f"""SELECT d.item_id, d.chat_id, d.topics, d.attempts, d.urgent, i.summary, c.kind,
                     c.timezone AS chat_timezone, c.previews, c.quiet_start, c.quiet_end,
-                    d.created_at AS queued_at, {_ITEM_COLUMNS}
+                    d.created_at AS queued_at, d.edit_of, h.message_id AS head_message,
+                    h.status AS head_status,
+                    {_ITEM_COLUMNS}
                 FROM deliveries d JOIN items i ON i.id = d.item_id
                 JOIN chats c ON c.id = d.chat_id
+                LEFT JOIN deliveries h ON h.item_id = d.edit_of AND h.chat_id = d.chat_id
                 WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND c.active = 1
                 {kind_filter}
                 ORDER BY d.urgent DESC, d.created_at, d.item_id LIMIT ?""",
@@ -444,6 +508,7 @@ class SQLiteStore(Store):
                 found[(r["item_id"], r["topic_id"])] = _match(
                     r["topic_id"], r["score"], r["evidence"]
                 )
+        sources = self.story_sources({row["story_id"] for row in rows})
         tasks: list[DeliveryTask] = []
         for row in rows:
             topics = json.loads(row["topics"])
@@ -464,6 +529,10 @@ class SQLiteStore(Store):
                     previews=bool(row["previews"]),
                     urgent=bool(row["urgent"]),
                     quiet=quiet,
+                    sources=sources.get(row["story_id"], ()),
+                    edit_of=row["edit_of"],
+                    edit_message_id=row["head_message"],
+                    head_sent=row["head_status"] == "sent",
                 )
             )
         return tasks
@@ -479,6 +548,18 @@ class SQLiteStore(Store):
                     WHERE {self._delivery_where()}""",
                 (_ts(now), message_id, item_key, chat_id),
             )
+
+    def mark_edited(
+        self, chat_id: int, head_ref: int, message_id: int | None, now: datetime
+    ) -> int:
+        with self._tx():
+            cur = self.db.execute(
+                """UPDATE deliveries SET status = 'sent', sent_at = ?, message_id = ?,
+                       attempts = attempts + 1, last_error = NULL
+                   WHERE chat_id = ? AND edit_of = ? AND status = 'pending'""",
+                (_ts(now), message_id, chat_id, head_ref),
+            )
+        return cur.rowcount
 
     def mark_failed(self, item_key: str, chat_id: int, error: str, retry_at: datetime) -> None:
         with self._tx():
@@ -737,19 +818,34 @@ class SQLiteStore(Store):
                 (chat_id, topic_id, _ts(until)),
             )
 
-    def items_since(self, since: datetime, limit: int = 20000) -> list[Item]:
-        rows = self.db.execute(
-            f"""SELECT {_ITEM_COLUMNS} FROM items i WHERE i.created_at >= ? AND i.source != ?
-                ORDER BY i.created_at DESC LIMIT ?""",
-            (_ts(since), BROADCAST_SOURCE, limit),
-        )
+    def item_story(self, item_ref: int) -> tuple[str, str] | None:
+        row = self.db.execute(
+            "SELECT story_id, title FROM items WHERE id = ?", (item_ref,)
+        ).fetchone()
+        return (row[0], row[1]) if row and row[0] else None
+
+    def items_since(
+        self, since: datetime, limit: int = 20000, *, published: bool = False
+    ) -> list[Item]:
+        if published:  # oldest first, by publication: the order stories were assigned in
+            rows = self.db.execute(
+                f"""SELECT {_ITEM_COLUMNS} FROM items i WHERE i.published >= ? AND i.source != ?
+                    ORDER BY i.id LIMIT ?""",
+                (_ts(since), BROADCAST_SOURCE, limit),
+            )
+        else:
+            rows = self.db.execute(
+                f"""SELECT {_ITEM_COLUMNS} FROM items i WHERE i.created_at >= ? AND i.source != ?
+                    ORDER BY i.created_at DESC LIMIT ?""",
+                (_ts(since), BROADCAST_SOURCE, limit),
+            )
         return [_item(r) for r in rows]
 
     def alert_for_message(self, chat_id: int, message_id: int) -> DeliveryTask | None:
         row = self.db.execute(
             f"""SELECT d.item_id, d.chat_id, d.topics, d.attempts, i.summary, {_ITEM_COLUMNS}
                 FROM deliveries d JOIN items i ON i.id = d.item_id
-                WHERE d.chat_id = ? AND d.message_id = ?""",
+                WHERE d.chat_id = ? AND d.message_id = ? AND d.edit_of IS NULL""",
             (chat_id, message_id),
         ).fetchone()
         if row is None:
