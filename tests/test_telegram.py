@@ -435,9 +435,12 @@ async def test_alert_buttons_feedback_mute_and_more(
         fake.press_button(USER, alert["message_id"], buttons[4]["callback_data"])
         [latest] = (await asyncio.to_thread(fake.wait_for_messages, USER, before + 1))[before:]
         assert "Latest: ISIS" in latest["text"] and ISIS_TITLE in latest["text"]
-        fake.press_button(USER, alert["message_id"], buttons[3]["callback_data"])
+        fake.press_button(USER, alert["message_id"], buttons[2]["callback_data"])
         await asyncio.to_thread(fake.wait_for_calls, "answerCallbackQuery", 3)
-        assert any("muted until" in a.get("text", "") for a in fake.answered_callbacks)
+        assert any("story is muted until" in a.get("text", "") for a in fake.answered_callbacks)
+        fake.press_button(USER, alert["message_id"], buttons[3]["callback_data"])
+        await asyncio.to_thread(fake.wait_for_calls, "answerCallbackQuery", 4)
+        assert any("ISIS muted until" in a.get("text", "") for a in fake.answered_callbacks)
         second = dict(ISIS, guid="isis-2", link="https://ex.org/isis-2", title="ISIS fighters seen")
         feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS, second]))
         replies = await say(fake, USER, "/poll", replies=2)
