@@ -31,7 +31,7 @@ from bot.notify.console import ConsoleNotifier
 from bot.query import TokenizedText
 from bot.sources.documents import SUFFIXES, parse_document
 from bot.sources.feeds import parse_feed
-from bot.storage.base import Store
+from bot.storage.base import CONSOLE_CHAT_ID, Store
 from bot.storage.sqlite import SQLiteStore
 from bot.stories import assign_all
 from bot.summarize import summarize
@@ -75,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("--chat", type=int, metavar="ID", help="only this chat (default: all)")
     digest.add_argument(
         "--dry-run", action="store_true", help="print the digest; send and record nothing"
+    )
+    digest.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print one chat's digest as Markdown (the console's without --chat); records nothing",
     )
     match = sub.add_parser("match", help="match files against the topics; stores nothing")
     match.add_argument("paths", nargs="+", metavar="PATH", help="documents or feed files (XML)")
@@ -292,6 +297,17 @@ async def _digest(settings: Settings, chat: int | None, dry_run: bool, out: Text
     return 0
 
 
+async def _digest_markdown(settings: Settings, chat: int | None, out: TextIO) -> int:
+    from bot.service import open_runtime
+
+    chat_id = CONSOLE_CHAT_ID if chat is None else chat
+    async with open_runtime(settings, console=out) as runtime:
+        if runtime.store.chat(chat_id) is None:
+            raise ConfigError(f"unknown chat {chat_id}", fix="the chat must /start the bot first")
+        print(runtime.pipeline.digest_markdown(chat_id), file=out, end="")
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -318,6 +334,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if args.command == "poll":
             return asyncio.run(_poll(settings, args.dry_run, out))
         if args.command == "digest":
+            if args.markdown:
+                return asyncio.run(_digest_markdown(settings, args.chat, out))
             return asyncio.run(_digest(settings, args.chat, args.dry_run, out))
         if args.command == "run":
             from bot.service import run_service

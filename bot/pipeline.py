@@ -50,6 +50,7 @@ from bot.pacing import Pacer, Rates, quiet_until
 from bot.query import Regex, leaves
 from bot.render import (
     MAX_MESSAGE,
+    digest_markdown,
     esc,
     render_alert,
     render_announcement,
@@ -619,16 +620,17 @@ class Pipeline:
             if notifier is None:
                 continue
             entries = [
-                DigestEntry(m.topic_id, t.item, t.summary, m.score, t.created_at)
+                DigestEntry(m.topic_id, t.item, t.summary, m.score, t.created_at, t.sources)
                 for t in tasks
                 for m in t.matches
             ]
             messages = render_digest(
                 entries,
                 self.topics,
-                self.timezone,
-                since=oldest,
+                self.chat_timezone(tasks[0].chat_timezone),
+                since=None,
                 now=now,
+                per_topic=10,
                 title="⏳ While you were away",
             )
             rest = deque(t for t in by_chat[chat_id] if t.item.source == BROADCAST_SOURCE)
@@ -742,8 +744,24 @@ class Pipeline:
         entries = self.store.digest_entries(chat_id, now)
         since = chat.last_digest_at if chat else None
         tz = self.chat_timezone(chat.timezone if chat else None)
-        messages = render_digest(entries, self.topics, tz, since=since, now=now)
+        alerted = self.store.alerted_stories(chat_id, {e.item.story for e in entries})
+        messages = render_digest(entries, self.topics, tz, since=since, now=now, alerted=alerted)
         return messages, now
+
+    def digest_markdown(self, chat_id: int) -> str:
+        """The chat's digest now as Markdown (for other channels, or to read); records nothing."""
+        now = self.clock()
+        chat = self.store.chat(chat_id)
+        entries = self.store.digest_entries(chat_id, now)
+        alerted = self.store.alerted_stories(chat_id, {e.item.story for e in entries})
+        return digest_markdown(
+            entries,
+            self.topics,
+            self.chat_timezone(chat.timezone if chat else None),
+            since=chat.last_digest_at if chat else None,
+            now=now,
+            alerted=alerted,
+        )
 
     async def send_digest(self, chat_id: int) -> bool:
         """Build and send the chat's digest; it counts as sent only if every part was accepted."""

@@ -14,10 +14,12 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.digest import Briefing, StoryLine, build_briefing
 from bot.models import DeliveryTask, DigestEntry, Item, Match, OutgoingMessage, Topic
 
 __all__ = [
     "MAX_MESSAGE",
+    "digest_markdown",
     "esc",
     "render_alert",
     "render_announcement",
@@ -291,35 +293,109 @@ def render_digest(
     *,
     since: datetime | None,
     now: datetime,
-    per_topic: int = 10,
+    per_topic: int = 5,
     title: str = "📰 Digest",
+    alerted: Mapping[str, datetime] | None = None,
 ) -> list[OutgoingMessage]:
-    """A digest grouped by topic, best first; a short "nothing new" line when empty."""
-    grouped: dict[str, list[DigestEntry]] = {}
-    seen: dict[str, set[str]] = {}
-    for entry in entries:
-        keys = seen.setdefault(entry.topic_id, set())
-        if entry.item.key in keys:
-            continue
-        keys.add(entry.item.key)
-        grouped.setdefault(entry.topic_id, []).append(entry)
+    """A digest as a briefing (:func:`bot.digest.build_briefing`): a headline count, then per
+    topic its best stories with a short summary and their sources; "nothing new" when empty."""
+    briefing = build_briefing(entries, since=since, now=now, alerted=alerted, per_topic=per_topic)
     period = f"since {_when(since, tz)}" if since else "so far"
-    if not grouped:
+    if not briefing:
         text = f"📭 Nothing new for your topics {period}."
         return [OutgoingMessage(esc(text), text)]
-    total = len({e.item.key for entries in grouped.values() for e in entries})
-    head = f"{title}: {total} item{'s' if total != 1 else ''} {period}"
-    blocks: list[tuple[str, str]] = [(f"<b>{esc(head)}</b>", head)]
-    for topic_id in sorted(grouped, key=lambda t: _topic_name(topics, t).lower()):
-        items = sorted(grouped[topic_id], key=lambda e: (-e.score, -e.item.published.timestamp()))
+    blocks: list[tuple[str, str]] = [_headline(briefing, title, tz)]
+    for topic_id, lines, more in briefing.sections:
         name = _topic_name(topics, topic_id)
-        blocks.append((f"<b>{esc(name)}</b> ({len(items)})", f"{name} ({len(items)})"))
-        for entry in items[:per_topic]:
-            blocks.append(_entry_block(entry, tz))
-        if len(items) > per_topic:
-            more = f"… and {len(items) - per_topic} more (/latest {topic_id})"
-            blocks.append((esc(more), more))
+        count = f"{len(lines) + more} stor{'ies' if len(lines) + more != 1 else 'y'}"
+        blocks.append((f"<b>{esc(name)}</b> · {count}", f"{name} · {count}"))
+        for line in lines:
+            blocks.append(_story_block(line, topics, tz))
+        if more:
+            text = f"… and {more} more (/latest {topic_id})"
+            blocks.append((esc(text), text))
     return split_blocks(blocks)
+
+
+def _headline(briefing: Briefing, title: str, tz: ZoneInfo) -> tuple[str, str]:
+    stories = briefing.stories
+    head = f"{title}: {stories} stor{'ies' if stories != 1 else 'y'}"
+    if briefing.since is not None:
+        head += f", {briefing.new} new since {_when(briefing.since, tz)}"
+    return f"<b>{esc(head)}</b>", head
+
+
+def _story_block(line: StoryLine, topics: Mapping[str, Topic], tz: ZoneInfo) -> tuple[str, str]:
+    item = line.item
+    title = _shorten(item.title, 300)
+    flag = " 🆕" if line.new else ""
+    linked = f'<a href="{esc(item.link)}">{esc(title)}</a>' if item.link else f"<b>{esc(title)}</b>"
+    meta = f"{_source_list(line.sources)} · {_when(line.latest, tz)}"
+    html_lines = [f"• {linked}{flag}", f"  <i>{esc(meta)}</i>"]
+    plain_lines = [f"• {title}{flag}", f"  {meta}"]
+    if line.summary:
+        html_lines.append(f"  {esc(line.summary)}")
+        plain_lines.append(f"  {line.summary}")
+    if line.changes:
+        n = len(line.changes)
+        change = f"↻ {n} new report{'s' if n > 1 else ''} since your alert: " + _source_list(
+            line.changes, limit=5
+        )
+        html_lines.append(f"  {esc(change)}")
+        plain_lines.append(f"  {change}")
+    if line.also:
+        also = "also " + ", ".join(_topic_name(topics, t) for t in line.also)
+        html_lines.append(f"  <i>{esc(also)}</i>")
+        plain_lines.append(f"  {also}")
+    if item.link:
+        plain_lines.append(f"  {item.link}")
+    return "\n".join(html_lines), "\n".join(plain_lines)
+
+
+def _source_list(sources: Sequence[str], limit: int = 4) -> str:
+    names = [_shorten(n, NAME_CHARS) for n in sources[:limit]]
+    extra = len(sources) - limit
+    return ", ".join(names) + (f" +{extra} more" if extra > 0 else "")
+
+
+def digest_markdown(
+    entries: Iterable[DigestEntry],
+    topics: Mapping[str, Topic],
+    tz: ZoneInfo,
+    *,
+    since: datetime | None,
+    now: datetime,
+    per_topic: int = 5,
+    title: str = "Digest",
+    alerted: Mapping[str, datetime] | None = None,
+) -> str:
+    """The same briefing as Markdown, for channels other than Telegram (one document)."""
+    briefing = build_briefing(entries, since=since, now=now, alerted=alerted, per_topic=per_topic)
+    if not briefing:
+        return (
+            f"Nothing new for your topics {'since ' + _when(since, tz) if since else 'so far'}.\n"
+        )
+    out = [f"# {_headline(briefing, title, tz)[1]}", ""]
+    for topic_id, lines, more in briefing.sections:
+        out += [f"## {_md(_topic_name(topics, topic_id))}", ""]
+        for line in lines:
+            title_md = _md(line.item.title)
+            head = f"[{title_md}]({line.item.link})" if line.item.link else f"**{title_md}**"
+            out.append(f"- {head}{' (new)' if line.new else ''}  ")
+            out.append(f"  *{_md(_source_list(line.sources))} · {_when(line.latest, tz)}*  ")
+            if line.summary:
+                out.append(f"  {_md(line.summary)}  ")
+            if line.changes:
+                out.append(f"  Since your alert: {_md(', '.join(line.changes))}  ")
+        if more:
+            out.append(f"- … and {more} more")
+        out.append("")
+    return "\n".join(out)
+
+
+def _md(text: str) -> str:
+    """Escape what Markdown would read as markup."""
+    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", text)
 
 
 def render_latest(

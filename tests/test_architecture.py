@@ -18,6 +18,8 @@ PURE = {
     "bot.render",
     "bot.pacing",
     "bot.explain",
+    "bot.stories",
+    "bot.digest",
 }
 BOTTOM = {"bot.models", "bot.errors"}
 

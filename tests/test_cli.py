@@ -201,11 +201,9 @@ def test_poll_then_poll_again_prints_nothing_new(tmp_path: Path) -> None:
     # A dry run previews everything current as new, whatever was seen before.
     code, out = run("--config", str(config), "poll", "--dry-run")
     assert code == 0 and out.count("🔔") == 1 and "would send to the console" in out
+    # The digest leaves out what the console's alert already told.
     code, out = run("--config", str(config), "digest", "--dry-run")
-    assert code == 0 and "Digest: 1 item" in out and "ISIS Defeat Means" in out
-    code, out = run("--config", str(config), "digest")
-    code, out = run("--config", str(config), "digest")
-    assert "Nothing new" in out
+    assert code == 0 and "Nothing new" in out and "ISIS Defeat Means" not in out
 
 
 def test_digest_for_unknown_chat_is_exit_2(tmp_path: Path) -> None:
@@ -241,3 +239,13 @@ def test_aliases_in_a_topics_file_are_checked_with_their_line(
     code, _ = run("match", str(SEED), "--topics", str(topics))
     assert code == 2
     assert "t.toml:2: topic '@names': query ends too early" in capsys.readouterr().err
+
+
+def test_digest_as_markdown_for_the_console(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / SEED.name).write_bytes(SEED.read_bytes())
+    config = write_config(tmp_path, documents=docs)
+    code, out = run("--config", str(config), "digest", "--markdown")
+    assert code == 0 and out.startswith("Nothing new for your topics")
+    assert run("--config", str(config), "digest", "--markdown", "--chat", "5")[0] == 2

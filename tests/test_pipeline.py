@@ -260,7 +260,8 @@ async def test_digest_groups_by_topic_and_then_says_nothing_new(tmp_path: Path) 
     await pipeline.poll_feed(FeedConfig("http://127.0.0.1/f"))
     assert await pipeline.send_digest(1)
     digest = rec.texts(1)[-1]
-    assert "ISIS (1)" in digest and "ISIS claims attack" in digest and "football" not in digest
+    assert "ISIS · 1 story" in digest and "ISIS claims attack" in digest
+    assert "football" not in digest
     assert await pipeline.send_digest(1)
     assert rec.texts(1)[-1].startswith("📭 Nothing new")
 
@@ -333,7 +334,7 @@ async def test_after_an_outage_piled_up_alerts_arrive_as_one_digest(tmp_path: Pa
     clock.now += timedelta(minutes=31)
     report = await pipeline.deliver_pending()
     [digest] = rec.texts(1)
-    assert digest.startswith("⏳ While you were away: 12 items")
+    assert digest.startswith("⏳ While you were away: 12 stories")
     shown = [k for k in range(12) if f"ISIS attack number {k}\n" in digest]
     assert len(shown) == 10 and "… and 2 more" in digest  # 10 per topic, then a count
     assert report.sent == 12
@@ -406,3 +407,19 @@ async def test_admins_hear_of_a_failing_feed_once_per_period(tmp_path: Path) -> 
     clock.now += timedelta(hours=6)
     await pipeline.poll_feed(feed, force=True)
     assert len(rec.texts(99)) == 2 and "(×3)" in rec.texts(99)[1]
+
+
+async def test_digest_only_topics_reach_the_chat_as_a_briefing_in_html_and_markdown(
+    tmp_path: Path,
+) -> None:
+    pipeline, rec = make_pipeline(tmp_path / "db", lambda r: httpx.Response(200, content=ISIS_FEED))
+    subscribe(pipeline, 1, "isis")
+    pipeline.store.set_mode(1, "isis", "digest")
+    await pipeline.poll_feed(FeedConfig("http://127.0.0.1/f"))
+    assert (await pipeline.deliver_pending()).sent == 0  # digest only: no alert
+    markdown = pipeline.digest_markdown(1)
+    assert markdown.startswith("# Digest: 1 story") and "## ISIS" in markdown
+    assert "[ISIS claims attack" in markdown
+    assert await pipeline.send_digest(1)
+    assert "ISIS claims attack" in rec.texts(1)[-1]
+    assert pipeline.digest_markdown(1).startswith("Nothing new")  # recorded as sent

@@ -18,6 +18,7 @@ import pytest
 from bot.models import DeliveryTask, DigestEntry, Evidence, Item, Match, OutgoingMessage, Topic
 from bot.render import (
     MAX_MESSAGE,
+    digest_markdown,
     esc,
     render_alert,
     render_digest,
@@ -252,7 +253,7 @@ def test_empty_digest_says_nothing_new() -> None:
     assert "17 Sep 2024" in text  # since when
 
 
-def test_digest_groups_by_topic_name_best_first() -> None:
+def test_digest_ranks_stories_best_first_and_lists_each_once() -> None:
     entries = [
         entry(1, "isis", 1.0),
         entry(2, "isis", 5.0),
@@ -261,10 +262,10 @@ def test_digest_groups_by_topic_name_best_first() -> None:
     ]
     [message] = render_digest(entries, TOPICS, UTC_TZ, since=None, now=T0)
     text = assert_sendable(message)
-    assert "3 items" in text
+    assert text.startswith("📰 Digest: 3 stories")
     assert text.count("Item 002") == 1
-    # topics in name order ("Iraq & <Syria>" < "ISIS"), best score first within a topic
-    assert text.index("Iraq & <Syria> (1)") < text.index("ISIS (2)")
+    # The topic with the best story first; within a topic, the best story first.
+    assert text.index("ISIS · 2 stories") < text.index("Iraq & <Syria> · 1 story")
     assert text.index("Item 002") < text.index("Item 001")
     assert "Summary 2." in text
 
@@ -276,6 +277,61 @@ def test_digest_caps_each_topic_and_says_how_many_more() -> None:
     shown = [n for n in range(15) if f"Item {n:03d}" in text]
     assert shown == list(range(5, 15))  # the ten best
     assert "5 more" in text and "/latest isis" in text
+
+
+def _report(n: int, source: str, summary: str, minutes: int = 0, **kw) -> DigestEntry:
+    item = make_item(n, source_name=source, story="st-1", **kw)
+    item = replace(item, published=T0 + timedelta(minutes=minutes))
+    return DigestEntry("isis", item, summary, 2.0, T0 + timedelta(minutes=minutes))
+
+
+def test_a_story_is_one_line_told_by_its_fullest_report_with_every_source() -> None:
+    entries = [
+        _report(1, "Reuters", "Short teaser."),
+        _report(2, "BBC", "The full report. It says who, what, where and when.", minutes=5),
+        _report(3, "NPR", "Another teaser.", minutes=9),
+        entry(4, "isis", 1.0),
+    ]
+    [message] = render_digest(entries, TOPICS, UTC_TZ, since=None, now=T0)
+    text = assert_sendable(message)
+    assert text.startswith("📰 Digest: 2 stories")
+    assert text.count("Item 002") == 1 and "Item 001" not in text and "Item 003" not in text
+    assert "The full report. It says who" in text and "teaser" not in text
+    assert "Reuters, BBC, NPR · 17 Sep 2024 08:09 UTC" in text  # first reporter first
+    assert text.index("Item 002") < text.index("Item 004")  # three sources outrank one
+
+
+def test_a_story_already_alerted_is_left_out_unless_it_changed() -> None:
+    old = [_report(1, "Reuters", "First report.")]
+    later = [_report(2, "BBC", "A later report.", minutes=30)]
+    alerted = {"st-1": T0 + timedelta(minutes=10)}
+    [quiet] = render_digest(old, TOPICS, UTC_TZ, since=None, now=T0, alerted=alerted)
+    assert "Nothing new" in assert_sendable(quiet)
+    [changed] = render_digest(old + later, TOPICS, UTC_TZ, since=None, now=T0, alerted=alerted)
+    text = assert_sendable(changed)
+    assert "↻ 1 new report since your alert: BBC" in text
+
+
+def test_the_headline_counts_stories_new_since_the_last_digest() -> None:
+    last = T0 + timedelta(minutes=5)
+    entries = [
+        DigestEntry("isis", make_item(1), "s", 1.0, T0),  # matched before the last digest
+        DigestEntry("isis", make_item(2), "s", 1.0, T0 + timedelta(minutes=6)),
+        DigestEntry("iraq", make_item(3), "s", 1.0, T0 + timedelta(minutes=7)),
+    ]
+    [message] = render_digest(entries, TOPICS, UTC_TZ, since=last, now=T0 + timedelta(hours=1))
+    text = assert_sendable(message)
+    assert text.startswith("📰 Digest: 3 stories, 2 new since 17 Sep 2024 08:05 UTC")
+    assert text.count("🆕") == 2 and "Item 001: ISIS attack\n" in text
+
+
+def test_digest_as_markdown_escapes_feed_text() -> None:
+    entries = [entry(1, "isis", 2.0, title="Fighters *claim* [attack] #1", summary="A_b <c>.")]
+    md = digest_markdown(entries, TOPICS, UTC_TZ, since=None, now=T0)
+    assert md.startswith("# Digest: 1 story")
+    assert "## ISIS" in md
+    assert r"[Fighters \*claim\* \[attack\] \#1](https://example.com/news/1)" in md
+    assert r"A\_b \<c\>." in md
 
 
 def test_digest_with_hostile_text_is_valid_html() -> None:
@@ -304,11 +360,11 @@ def test_digest_of_300_entries_is_split_into_valid_messages() -> None:
         )
         for n in range(300)
     ]
-    messages = render_digest(entries, {}, UTC_TZ, since=None, now=T0)
+    messages = render_digest(entries, {}, UTC_TZ, since=None, now=T0, per_topic=10)
     assert len(messages) > 1
     texts = [assert_sendable(m) for m in messages]
     joined = "\n".join(texts)
-    assert "300 items" in texts[0]
+    assert "300 stories" in texts[0]
     for n in range(300):  # every entry once, none lost at a split
         assert joined.count(f"Item {n:03d} ") == 1
     # a message is split between blocks, never inside an entry
@@ -410,3 +466,10 @@ def test_markup_with_no_safe_cut_falls_back_to_plain_text_parts() -> None:
     assert " ".join(p.plain for p in parts).split() == inner.split()
     short = OutgoingMessage("<b>short</b>", "short")
     assert split_message(short) == [short]
+
+
+def test_the_headline_counts_the_stories_not_shown_too() -> None:
+    last = T0 - timedelta(minutes=1)
+    entries = [DigestEntry("isis", make_item(n), "s", float(n), T0) for n in range(7)]
+    [message] = render_digest(entries, TOPICS, UTC_TZ, since=last, now=T0, per_topic=5)
+    assert assert_sendable(message).startswith("📰 Digest: 7 stories, 7 new since")

@@ -209,6 +209,11 @@ class Store(ABC):
         """Matches for the chat's topics since its last digest (or its subscription)."""
 
     @abstractmethod
+    def alerted_stories(self, chat_id: int, stories: Collection[str]) -> dict[str, datetime]:
+        """For these stories, when the chat last received an alert (or alert update) of each;
+        stories it never got an alert of are absent."""
+
+    @abstractmethod
     def set_last_digest(self, chat_id: int, at: datetime) -> None:
         """Record that the chat received its digest up to ``at``."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -747,7 +748,7 @@ class SQLiteStore(Store):
         )
 
     def digest_entries(self, chat_id: int, until: datetime) -> list[DigestEntry]:
-        return self._entries(
+        entries = self._entries(
             f"""SELECT m.topic_id, m.score, m.created_at, i.summary, {_ITEM_COLUMNS}
                 FROM subscriptions s
                 JOIN chats c ON c.id = s.chat_id
@@ -760,6 +761,25 @@ class SQLiteStore(Store):
                 ORDER BY m.topic_id, m.score DESC, i.published DESC""",
             (chat_id, _ts(until)),
         )
+        sources = self.story_sources({e.item.story for e in entries})
+        return [replace(e, sources=sources.get(e.item.story, ())) for e in entries]
+
+    def alerted_stories(self, chat_id: int, stories: Collection[str]) -> dict[str, datetime]:
+        out: dict[str, datetime] = {}
+        wanted = sorted(s for s in stories if s)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for story, sent in self.db.execute(
+                f"""SELECT i.story_id, MAX(d.sent_at) FROM deliveries d
+                    JOIN items i ON i.id = d.item_id
+                    WHERE d.chat_id = ? AND d.status = 'sent'
+                      AND i.story_id IN ({",".join("?" * len(chunk))})
+                    GROUP BY i.story_id""",
+                (chat_id, *chunk),
+            ):
+                if sent:
+                    out[story] = datetime.fromisoformat(sent)
+        return out
 
     def set_last_digest(self, chat_id: int, at: datetime) -> None:
         with self._tx():
