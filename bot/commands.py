@@ -468,6 +468,15 @@ class BotCommands:
                 InlineKeyboardButton(f"🌙 Quiet: {quiet}", callback_data="set:quiet"),
             ]
         ]
+        muted = self.store.mutes(chat_id, self.clock())
+        for key, until in muted.items():
+            topic = self.topics.get(key)
+            name = "a story" if key.startswith("story:") else (topic.name if topic else key)
+            lines.append(f"🔕 {esc(name)} muted until {self._local(chat_id, until)}")
+            if len(f"set:unmute:{key}".encode()) <= 64:
+                rows.append(
+                    [InlineKeyboardButton(f"🔊 Unmute {name}", callback_data=f"set:unmute:{key}")]
+                )
         for topic_id, mode in sorted(modes.items()):
             topic = self.topics.get(topic_id)
             name = topic.name if topic else topic_id
@@ -504,6 +513,8 @@ class BotCommands:
                 self._set_quiet(chat_id, None)
             else:
                 self._set_quiet(chat_id, DEFAULT_QUIET)
+        elif data.startswith("set:unmute:"):
+            self.store.mute(chat_id, data.split(":", 2)[2], self.clock())
         else:
             _, what, topic_id = data.split(":", 2)
             current = self.store.modes(chat_id).get(topic_id)

@@ -525,6 +525,10 @@ async def test_mute_command_and_urgent_need_a_subscription(
         await say(fake, USER, "/subscribe isis")
         [muted] = await say(fake, USER, "/mute isis 2")
         assert "muted until" in muted["text"]
+        [view] = await say(fake, USER, "/settings")
+        assert "🔕 ISIS muted until" in view["text"]
+        buttons = [b for row in view["reply_markup"]["inline_keyboard"] for b in row]
+        assert "🔊 Unmute ISIS" in [b["text"] for b in buttons]
         feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS]))
         replies = await say(fake, USER, "/poll", replies=2)
         assert "0 alerts queued" in replies[-1]["text"]

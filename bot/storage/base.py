@@ -243,6 +243,10 @@ class Store(ABC):
         """No alerts of ``topic_id`` for ``chat_id`` until ``until``."""
 
     @abstractmethod
+    def mutes(self, chat_id: int, now: datetime) -> dict[str, datetime]:
+        """The chat's mutes still running: topic id (or ``story:ID``) -> until when."""
+
+    @abstractmethod
     def item_story(self, item_ref: int) -> tuple[str, str] | None:
         """The story id and title of a stored item, if it has a story."""
 

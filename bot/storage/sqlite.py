@@ -838,6 +838,15 @@ class SQLiteStore(Store):
                 (chat_id, topic_id, _ts(until)),
             )
 
+    def mutes(self, chat_id: int, now: datetime) -> dict[str, datetime]:
+        return {
+            r[0]: datetime.fromisoformat(r[1])
+            for r in self.db.execute(
+                "SELECT topic_id, until FROM mutes WHERE chat_id = ? AND until > ? ORDER BY until",
+                (chat_id, _ts(now)),
+            )
+        }
+
     def item_story(self, item_ref: int) -> tuple[str, str] | None:
         row = self.db.execute(
             "SELECT story_id, title FROM items WHERE id = ?", (item_ref,)
