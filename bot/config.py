@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -87,6 +87,12 @@ class Settings:
     reload_interval: int = 30
     poll_interval: int = 300
     """Seconds between polls of a feed that sets none (also feeds added in chats)."""
+    max_poll_interval: int = 7200
+    """The longest wait between polls of a feed that publishes rarely."""
+    poll_concurrency: int = 20
+    """Feeds fetched at once (and at most 2 per host)."""
+    feed_tick: int = 10
+    """Seconds between looks for feeds that are due."""
     admin_chat: int | None = None
     """Where operator reports go; None: each admin's private chat."""
     allow_private_feeds: bool = False
@@ -223,7 +229,9 @@ def _parse_admins(raw: Any, table: _Table) -> frozenset[int]:
     return frozenset(raw)
 
 
-def _parse_feeds(raw: Any, text: str, path: Path, default_interval: int) -> tuple[FeedConfig, ...]:
+def _parse_feeds(
+    raw: Any, text: str, path: Path, default_interval: int, topic_ids: Collection[str]
+) -> tuple[FeedConfig, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -238,7 +246,7 @@ def _parse_feeds(raw: Any, text: str, path: Path, default_interval: int) -> tupl
         line = line_of(text, r"^\s*\[\[\s*feeds\s*\]\]", start) or 1
         start = line + 1
         t = _Table(entry, text, path, "feeds", line)
-        t.check_keys({"url", "name", "interval"})
+        t.check_keys({"url", "name", "interval", "topics", "language"})
         url = t.get_str("url", None)
         if not url:
             raise ConfigError(
@@ -250,7 +258,26 @@ def _parse_feeds(raw: Any, text: str, path: Path, default_interval: int) -> tupl
             raise t.fail("url", f"{url} is listed twice", fix="remove one of the entries")
         seen.add(url)
         interval = t.get_int("interval", default_interval, minimum=30)
-        feeds.append(FeedConfig(url=url, name=t.get_str("name", None), interval=interval))
+        topics = entry.get("topics")
+        if topics is not None:
+            if not isinstance(topics, list) or not all(isinstance(x, str) for x in topics):
+                raise t.fail("topics", "must be a list of topic ids", fix='topics = ["isis"]')
+            unknown = [x for x in topics if x not in topic_ids]
+            if unknown:
+                raise t.fail(
+                    "topics",
+                    f"unknown topic {unknown[0]!r}",
+                    fix=f"topics are: {', '.join(sorted(topic_ids))}",
+                )
+        feeds.append(
+            FeedConfig(
+                url=url,
+                name=t.get_str("name", None),
+                interval=interval,
+                topics=tuple(topics) if topics is not None else None,
+                language=t.get_str("language", None),
+            )
+        )
     return tuple(feeds)
 
 
@@ -451,6 +478,9 @@ def load_settings(
             "user_agent",
             "reload_interval",
             "allow_private_feeds",
+            "max_interval",
+            "concurrency",
+            "tick",
         }
     )
     allow_private = polling.data.get("allow_private_feeds", False)
@@ -484,7 +514,9 @@ def load_settings(
         aliases=topic_file.aliases,
         data_dir=data_dir,
         documents_dir=documents_dir,
-        feeds=_parse_feeds(data.get("feeds"), text, path, default_interval),
+        feeds=_parse_feeds(
+            data.get("feeds"), text, path, default_interval, {t.id for t in topic_file.topics}
+        ),
         digest_time=_parse_time(digest, "time", "08:00"),
         admins=admins,
         telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
@@ -504,4 +536,7 @@ def load_settings(
         admin_chat=admin_chat,
         allow_private_feeds=allow_private,
         poll_interval=default_interval,
+        max_poll_interval=polling.get_int("max_interval", 7200, minimum=60),
+        poll_concurrency=polling.get_int("concurrency", 20, minimum=1),
+        feed_tick=polling.get_int("tick", 10, minimum=1),
     )

@@ -21,6 +21,7 @@ adapters catch library exceptions and re-raise these with the reason only.
 from __future__ import annotations
 
 __all__ = [
+    "NETWORK_KINDS",
     "ChatMoved",
     "ChatUnavailable",
     "ConfigError",
@@ -92,7 +93,29 @@ class QueryError(ConfigError):
 
 
 class SourceError(NewsbotError):
-    """A source (feed or document) could not be read."""
+    """A source (feed or document) could not be read.
+
+    ``kind`` classifies the failure for feed health: ``dns``, ``connect``, ``timeout``,
+    ``tls``, ``http4xx``, ``http5xx``, ``gone`` (410), ``too-big``, ``redirects``, ``refused``
+    (a private address), ``parse``, or ``error``. ``status`` is the HTTP status, if any.
+    """
+
+    kind = "error"
+
+    def __init__(self, message: str, *, kind: str | None = None, status: int | None = None):
+        super().__init__(message)
+        if kind is not None:
+            self.kind = kind
+        self.status = status
+
+    @property
+    def network(self) -> bool:
+        """A failure to reach the server at all: when every feed fails this way at once, the
+        network is down, not the feeds."""
+        return self.kind in NETWORK_KINDS
+
+
+NETWORK_KINDS = frozenset({"dns", "connect", "timeout", "tls"})
 
 
 class FetchError(SourceError):
@@ -101,6 +124,8 @@ class FetchError(SourceError):
 
 class ParseError(SourceError):
     """The fetched bytes or the file could not be parsed."""
+
+    kind = "parse"
 
 
 class DeliveryError(NewsbotError):

@@ -117,14 +117,20 @@ class Match:
 class FeedConfig:
     """A feed as configured: URL, display name and poll interval in seconds.
 
-    ``added``: added by an admin in a chat rather than in the config file; such feeds may not
-    point at loopback or private addresses unless the config allows it.
+    ``interval`` is the feed's floor: it is polled at most that often, less often when it
+    publishes rarely (:mod:`bot.schedule`). ``added``: added by an admin in a chat rather than
+    in the config file; such feeds may not point at loopback or private addresses unless the
+    config allows it.
     """
 
     url: str
     name: str | None = None
     interval: int = 300
     added: bool = False
+    topics: tuple[str, ...] | None = None
+    """Only these topics apply to the feed's items (None: all); watches always do."""
+    language: str | None = None
+    """The feed's language as configured (shown to operators)."""
 
 
 @dataclass(slots=True)
@@ -141,6 +147,16 @@ class FeedState:
     last_success_at: datetime | None = None
     last_checked_at: datetime | None = None
     next_poll_at: datetime | None = None
+    error_kind: str | None = None
+    """How the last poll failed (see :class:`bot.errors.SourceError`); None after a success."""
+    down_notified: bool = False
+    """The admins were told the feed is down (and will be told when it recovers)."""
+    retired: bool = False
+    """The server said the feed is gone for good (410): no longer polled."""
+    moved_to: str | None = None
+    """Where a permanent redirect said the feed now lives."""
+    interval: int | None = None
+    """Seconds between polls as last chosen (adaptive), for display."""
 
 
 @dataclass(frozen=True, slots=True)

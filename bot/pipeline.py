@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
@@ -36,6 +37,7 @@ from bot.models import (
     DeliveryTask,
     DigestEntry,
     FeedConfig,
+    FeedState,
     Item,
     Match,
     OutgoingMessage,
@@ -57,16 +59,21 @@ from bot.render import (
     render_digest,
     split_message,
 )
+from bot.schedule import backoff, jitter, next_interval
 from bot.sources.base import FeedSource, FolderSource
 from bot.storage.base import CONSOLE_CHAT_ID, NewItem, Store
 from bot.stories import WINDOW, StoryIndex
 from bot.summarize import summarize
 
-__all__ = ["CycleReport", "DeliveryReport", "FeedReport", "Pipeline", "backoff", "send_message"]
+__all__ = ["CycleReport", "DeliveryReport", "FeedReport", "Pipeline", "send_message"]
 
 log = logging.getLogger(__name__)
 
-MAX_FEED_BACKOFF = timedelta(hours=24)
+DOWN_AFTER = 3
+"""Failures in a row after which the admins are told a feed is down."""
+NETWORK_DOWN_AFTER = 3
+"""Distinct feeds unreachable with no success in between: the network, not the feeds."""
+PER_HOST = 2
 _WATCH_NAME = re.compile(r"^[\w-]{1,30}$")
 MAX_DELIVERY_BACKOFF = timedelta(hours=1)
 REFRESH_SECONDS = 1.0
@@ -93,12 +100,6 @@ async def send_message(notifier: Notifier, chat_id: int, message: OutgoingMessag
                 message_id = message_id if message_id is not None else piece_id
         first = first if first is not None else message_id
     return first
-
-
-def backoff(base: timedelta, failures: int, cap: timedelta) -> timedelta:
-    """``base`` doubled per consecutive failure after the first, at most ``cap``."""
-    grown: timedelta = base * (2 ** max(0, min(failures - 1, 20)))
-    return min(cap, grown)
 
 
 @dataclass(slots=True)
@@ -167,6 +168,9 @@ class Pipeline:
         feeds: Sequence[FeedConfig] = (),
         added_feed_interval: int = 300,
         story_window: timedelta = WINDOW,
+        max_poll_interval: float = 2 * 3600,
+        poll_concurrency: int = 20,
+        rng: random.Random | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -184,6 +188,10 @@ class Pipeline:
         self.admin_chats = tuple(admin_chats)
         self.config_feeds = tuple(feeds)
         self.added_feed_interval = added_feed_interval
+        self.max_poll_interval = max_poll_interval
+        self._poll_slots = asyncio.Semaphore(max(1, poll_concurrency))
+        self._unreachable: set[str] = set()
+        self.rng = rng or random.Random()
         self._reported: dict[str, datetime] = {}
         self.clock = clock
         self.monotonic = monotonic
@@ -301,8 +309,13 @@ class Pipeline:
         return len(items), len(hits), hits[:best]
 
     # ------------------------------------------------------------------ ingest
-    def process(self, raws: Iterable[RawEntry]) -> list[NewItem]:
-        """Normalize, drop what is already stored, match and summarize. Pure apart from one read."""
+    def process(
+        self, raws: Iterable[RawEntry], topics: Collection[str] | None = None
+    ) -> list[NewItem]:
+        """Normalize, drop what is already stored, match and summarize. Pure apart from one read.
+
+        ``topics``: only these configured topics apply (a feed's own list); watches always do.
+        """
         now = self.clock()
         items: dict[str, Item] = {}
         for raw in raws:
@@ -315,15 +328,21 @@ class Pipeline:
         for item in fresh:
             story = self.stories.assign(item)
             item = replace(item, story=story.story_id)
-            matches = tuple(self.matcher.match(item))
+            matches = tuple(
+                m
+                for m in self.matcher.match(item)
+                if topics is None or m.topic_id in topics or m.topic_id.startswith("watch:")
+            )
             # Only matched items are ever shown, so only they are summarized.
             summary = summarize(item.title, item.text) if matches else ""
             out.append(NewItem(item, summary, matches, material=story.material))
         return out
 
-    def ingest(self, raws: Iterable[RawEntry]) -> tuple[int, int]:
+    def ingest(
+        self, raws: Iterable[RawEntry], topics: Collection[str] | None = None
+    ) -> tuple[int, int]:
         """Store new items with their matches and pending deliveries. :returns: (items, alerts)."""
-        new = self.process(raws)
+        new = self.process(raws, topics)
         if not new:
             return 0, 0
         stored, alerts = self.store.add_items(new, self.clock())
@@ -340,51 +359,61 @@ class Pipeline:
     async def poll_feed(
         self, feed: FeedConfig, *, force: bool = False, tell_admins: bool = True
     ) -> FeedReport:
-        """Poll one feed. Never raises: a failure is recorded on the feed and reported."""
+        """Poll one feed. Never raises: a failure is recorded on the feed and reported.
+
+        Feed health: a failure is classified (DNS, connect, timeout, TLS, HTTP 4xx/5xx, parse…)
+        and the next try backs off, doubling up to 24 h, never giving up; the admins hear once
+        when a feed goes down (:data:`DOWN_AFTER` failures in a row) and once when it is back.
+        When several feeds fail to be reached and none succeeds, the network is down, not the
+        feeds: the failures are not counted against them. A 410 Gone retires the feed.
+        """
         if self.feed_source is None:
             return FeedReport(feed.url, ok=False, error="no feed source configured")
         now = self.clock()
         state = self.store.feed_state(feed.url)
+        if state.retired:
+            return FeedReport(feed.url, ok=False, skipped=True, error=state.last_error)
         if not force and state.next_poll_at and state.next_poll_at > now:
             return FeedReport(feed.url, ok=True, skipped=True, retry_at=state.next_poll_at)
         try:
             result = await self.feed_source.fetch(feed, state)
         except SourceError as exc:
-            state.error_count += 1
-            state.last_error = str(exc)
-            state.last_checked_at = now
-            wait = backoff(timedelta(seconds=feed.interval), state.error_count, MAX_FEED_BACKOFF)
-            retry_at = max(now + wait, state.next_poll_at or now)
-            state.next_poll_at = retry_at
-            self.store.save_feed_state(state)
-            log.warning(
-                "feed %s failed: %s (failure %d, next try %s)",
-                feed.url,
-                exc,
-                state.error_count,
-                retry_at.astimezone(self.timezone).strftime("%H:%M"),
-            )
-            if tell_admins:
-                await self.report(
-                    f"feed:{feed.url}",
-                    f"feed {feed.name or feed.url} failed: {exc} (×{state.error_count})",
-                )
-            return FeedReport(feed.url, ok=False, error=str(exc), retry_at=retry_at)
+            return await self._feed_failed(feed, state, exc, now, tell_admins)
         except Exception as exc:  # a bug in one feed's handling must not stop the others
             log.exception("feed %s: unexpected error", feed.url)
             return FeedReport(feed.url, ok=False, error=f"internal error: {type(exc).__name__}")
+        self._unreachable.clear()  # something answered: the network is up
         stored = alerts = 0
         if not result.not_modified:
             if result.warning:
                 log.info("feed %s is malformed but readable: %s", feed.url, result.warning)
-            stored, alerts = self.ingest(result.entries)
+            stored, alerts = self.ingest(result.entries, topics=feed.topics)
         new_state = result.state
+        was_down = state.down_notified
         new_state.error_count = 0
         new_state.last_error = None
+        new_state.error_kind = None
+        new_state.down_notified = False
         new_state.last_success_at = now
-        new_state.next_poll_at = None
+        interval = next_interval(
+            feed.interval,
+            (e.published for e in result.entries),
+            now,
+            max_interval=self.max_poll_interval,
+            hint=result.hint,
+        )
+        if result.not_modified and state.interval:
+            interval = max(interval, min(state.interval, self.max_poll_interval))
+        new_state.interval = round(interval)
+        new_state.next_poll_at = now + timedelta(seconds=jitter(interval, self.rng))
         # Saved after the items: a crash in between re-fetches the feed and dedup skips them.
         self.store.save_feed_state(new_state)
+        if was_down and tell_admins:
+            await self.report(
+                f"up:{feed.url}",
+                f"✅ feed {feed.name or feed.url} is back after {state.error_count} failures",
+                every=timedelta(0),
+            )
         return FeedReport(
             feed.url,
             ok=True,
@@ -393,6 +422,99 @@ class Pipeline:
             not_modified=result.not_modified,
             title=result.title,
         )
+
+    async def _feed_failed(
+        self,
+        feed: FeedConfig,
+        state: FeedState,
+        exc: SourceError,
+        now: datetime,
+        tell_admins: bool,
+    ) -> FeedReport:
+        state.last_error = str(exc)
+        state.error_kind = exc.kind
+        state.last_checked_at = now
+        name = feed.name or feed.url
+        if exc.kind == "gone":
+            state.retired = True
+            state.next_poll_at = None
+            self.store.save_feed_state(state)
+            log.warning("feed %s is gone (410): retired", feed.url)
+            if tell_admins:
+                await self.report(
+                    f"gone:{feed.url}",
+                    f"🪦 feed {name} is gone (HTTP 410): no longer polled. Remove it from the "
+                    "config (or /removefeed it).",
+                    every=timedelta(0),
+                )
+            return FeedReport(feed.url, ok=False, error=str(exc))
+        offline = False
+        if exc.network:
+            self._unreachable.add(feed.url)
+            offline = len(self._unreachable) >= NETWORK_DOWN_AFTER
+        if offline:
+            # Every feed tried lately was unreachable and none answered: our network is down.
+            # Not the feed's fault: try again at its usual pace, without counting a failure.
+            wait = timedelta(seconds=feed.interval)
+        else:
+            state.error_count += 1
+            wait = backoff(timedelta(seconds=feed.interval), state.error_count)
+        retry_at = max(now + wait, state.next_poll_at or now)
+        state.next_poll_at = retry_at
+        notify = (
+            tell_admins
+            and not offline
+            and not state.down_notified
+            and state.error_count >= DOWN_AFTER
+        )
+        if notify:
+            state.down_notified = True
+        self.store.save_feed_state(state)
+        log.warning(
+            "feed %s failed (%s): %s (failure %d%s, next try %s)",
+            feed.url,
+            exc.kind,
+            exc,
+            state.error_count,
+            ", the network looks down" if offline else "",
+            retry_at.astimezone(self.timezone).strftime("%H:%M"),
+        )
+        if notify:
+            await self.report(
+                f"down:{feed.url}",
+                f"feed {name} is down: {exc} ({exc.kind}, {state.error_count} failures in a "
+                f"row); retrying, next at {retry_at.astimezone(self.timezone):%H:%M}",
+                every=timedelta(0),
+            )
+        return FeedReport(feed.url, ok=False, error=str(exc), retry_at=retry_at)
+
+    async def poll_due(self, feeds: Sequence[FeedConfig] | None = None) -> CycleReport:
+        """Poll the feeds that are due (the scheduler's tick), then deliver if anything matched."""
+        now = self.clock()
+        due = []
+        for feed in self.all_feeds() if feeds is None else feeds:
+            state = self.store.feed_state(feed.url)
+            if not state.retired and (state.next_poll_at is None or state.next_poll_at <= now):
+                due.append(feed)
+        report = CycleReport()
+        report.feeds.extend(await self._poll_many(due, force=False))
+        report.alerts = sum(f.alerts for f in report.feeds)
+        if report.alerts:
+            await self.deliver_pending()
+        return report
+
+    async def _poll_many(self, feeds: Sequence[FeedConfig], *, force: bool) -> list[FeedReport]:
+        """Poll ``feeds`` concurrently, at most ``poll_concurrency`` at once and
+        :data:`PER_HOST` per host, so no server sees a burst from us."""
+        hosts: dict[str, asyncio.Semaphore] = {}
+
+        async def one(feed: FeedConfig) -> FeedReport:
+            host = urlsplit(feed.url).hostname or ""
+            per_host = hosts.setdefault(host, asyncio.Semaphore(PER_HOST))
+            async with per_host, self._poll_slots:
+                return await self.poll_feed(feed, force=force)
+
+        return list(await asyncio.gather(*(one(f) for f in feeds)))
 
     def all_feeds(self) -> list[FeedConfig]:
         """The config file's feeds, then those added in chats (a URL only once)."""
@@ -458,7 +580,7 @@ class Pipeline:
     async def poll_all(self, feeds: Sequence[FeedConfig], *, force: bool = True) -> CycleReport:
         """One cycle: every feed concurrently, then the documents folder."""
         report = CycleReport()
-        results = await asyncio.gather(*(self.poll_feed(f, force=force) for f in feeds))
+        results = await self._poll_many(feeds, force=force)
         report.feeds.extend(results)
         docs, doc_alerts, errors = self.scan_documents()
         report.documents_new = docs

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -18,11 +17,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings, load_topic_file
 from bot.errors import ConfigError
-from bot.models import FeedConfig
 from bot.pipeline import Pipeline
 from bot.storage.base import CONSOLE_CHAT_ID
 
-__all__ = ["FeedJobs", "Ticker", "TopicReloader", "build_scheduler"]
+__all__ = ["Ticker", "TopicReloader", "build_scheduler"]
 
 log = logging.getLogger(__name__)
 
@@ -112,51 +110,8 @@ class TopicReloader:
         return True
 
 
-class FeedJobs:
-    """One job per feed, kept in step with the feeds of the config and those added in chats."""
-
-    def __init__(
-        self,
-        scheduler: AsyncIOScheduler,
-        pipeline: Pipeline,
-        guarded: Callable[[str, Callable[[], Awaitable[object]]], Callable[[], Awaitable[None]]],
-    ) -> None:
-        self.scheduler = scheduler
-        self.pipeline = pipeline
-        self.guarded = guarded
-        self.urls: set[str] = set()
-
-    def _poll(self, feed: FeedConfig) -> Callable[[], Awaitable[None]]:
-        async def job() -> None:
-            report = await self.pipeline.poll_feed(feed)
-            if report.alerts:
-                await self.pipeline.deliver_pending()
-
-        return self.guarded(f"feed {feed.url}", job)
-
-    def sync(self) -> None:
-        """Add a job for each new feed, remove the jobs of feeds that are gone."""
-        feeds = {f.url: f for f in self.pipeline.all_feeds()}
-        for url in self.urls - feeds.keys():
-            self.scheduler.remove_job(f"feed:{url}")
-            log.info("stopped polling %s", url)
-        now = datetime.now(UTC)
-        new = [f for url, f in feeds.items() if url not in self.urls]
-        for index, feed in enumerate(new):
-            # Spread the first polls over a few seconds so feeds do not all fire at once.
-            first = now + timedelta(seconds=min(30.0, index * 0.5 + random.uniform(0, 1)))
-            self.scheduler.add_job(
-                self._poll(feed),
-                IntervalTrigger(seconds=feed.interval, jitter=max(1, feed.interval // 20)),
-                id=f"feed:{feed.url}",
-                name=f"poll {feed.name or feed.url}",
-                next_run_time=first,
-            )
-        self.urls = set(feeds)
-
-
 def build_scheduler(pipeline: Pipeline, settings: Settings) -> Ticker:
-    """Jobs: one poll per feed, the documents scan, the retry of pending alerts, the digest."""
+    """Jobs: the feeds that are due, the documents scan, pending alerts, topics, digests."""
     scheduler = AsyncIOScheduler(
         timezone=settings.timezone,
         job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 120},
@@ -165,8 +120,15 @@ def build_scheduler(pipeline: Pipeline, settings: Settings) -> Ticker:
     _guarded = ticker.guarded
     now = datetime.now(UTC)
 
-    feed_jobs = FeedJobs(scheduler, pipeline, _guarded)
-    feed_jobs.sync()
+    # One tick for all feeds: each feed's next poll is decided by the pipeline (its interval,
+    # what the server said, its health), and the tick polls those that are due.
+    scheduler.add_job(
+        _guarded("feeds", pipeline.poll_due),
+        IntervalTrigger(seconds=settings.feed_tick),
+        id="feeds",
+        name="poll the feeds that are due",
+        next_run_time=now,
+    )
 
     async def documents() -> None:
         _, alerts, _ = pipeline.scan_documents()
@@ -189,15 +151,11 @@ def build_scheduler(pipeline: Pipeline, settings: Settings) -> Ticker:
     )
     reloader = TopicReloader(pipeline, settings)
 
-    async def reload() -> None:
-        await reloader.check()
-        feed_jobs.sync()
-
     scheduler.add_job(
-        _guarded("reload", reload),
+        _guarded("reload", reloader.check),
         IntervalTrigger(seconds=settings.reload_interval),
         id="reload",
-        name="reload the topics file when it changes; follow feeds added or removed in chats",
+        name="reload the topics file when it changes",
     )
 
     async def digests() -> None:

@@ -118,6 +118,8 @@ async def open_runtime(
             admin_chats=[settings.admin_chat] if settings.admin_chat else sorted(settings.admins),
             feeds=settings.feeds,
             added_feed_interval=settings.poll_interval,
+            max_poll_interval=settings.max_poll_interval,
+            poll_concurrency=settings.poll_concurrency,
         )
         prepare_console(store, settings)
         yield Runtime(settings, store, client, pipeline, application)

@@ -395,20 +395,6 @@ async def test_digest_only_topics_give_no_alert_but_appear_in_the_digest(tmp_pat
     assert "ISIS claims attack" in rec.texts(1)[0]
 
 
-async def test_admins_hear_of_a_failing_feed_once_per_period(tmp_path: Path) -> None:
-    clock = Clock()
-    pipeline, rec = make_pipeline(tmp_path / "db", lambda r: httpx.Response(500), clock=clock)
-    pipeline.admin_chats = (99,)
-    feed = FeedConfig("http://127.0.0.1/f", name="Local")
-    await pipeline.poll_feed(feed)
-    await pipeline.poll_feed(feed, force=True)
-    [report] = rec.texts(99)
-    assert "feed Local failed: HTTP 500 (×1)" in report
-    clock.now += timedelta(hours=6)
-    await pipeline.poll_feed(feed, force=True)
-    assert len(rec.texts(99)) == 2 and "(×3)" in rec.texts(99)[1]
-
-
 async def test_digest_only_topics_reach_the_chat_as_a_briefing_in_html_and_markdown(
     tmp_path: Path,
 ) -> None:

@@ -20,6 +20,8 @@ class FeedFetchResult:
     not_modified: bool = False
     title: str | None = None
     warning: str | None = None
+    hint: float | None = None
+    """Seconds the server says the feed will not change (Cache-Control, Expires, <ttl>)."""
 
 
 class FeedSource(ABC):

@@ -25,7 +25,7 @@ from bot.errors import FetchError, ParseError
 from bot.models import FeedConfig, FeedState, RawEntry
 from bot.sources.base import FeedFetchResult, FeedSource
 
-__all__ = ["HttpFeedSource", "ParsedFeed", "make_client", "parse_feed"]
+__all__ = ["HttpFeedSource", "ParsedFeed", "make_client", "parse_feed", "server_hint"]
 
 log = logging.getLogger(__name__)
 _ACCEPT = (
@@ -56,13 +56,14 @@ async def _check_public(request: httpx.Request) -> None:
                 host, request.url.port or 443, type=0
             )
         except OSError as exc:
-            raise FetchError(f"cannot resolve {host}: {exc.strerror or exc}") from None
+            raise FetchError(f"cannot resolve {host}: {exc.strerror or exc}", kind="dns") from None
         addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
     for address in addresses:
         if not address.is_global:
             raise FetchError(
                 f"{host} is a loopback, private or link-local address ({address}); "
-                "feeds added in chats must be public (the config can allow it)"
+                "feeds added in chats must be public (the config can allow it)",
+                kind="refused",
             )
 
 
@@ -87,6 +88,8 @@ class ParsedFeed:
     title: str | None
     entries: list[RawEntry]
     warning: str | None
+    ttl: int | None = None
+    """The feed's own <ttl> (RSS), in minutes: how long it may be cached."""
 
 
 def _when(entry: Mapping[str, Any]) -> datetime | None:
@@ -147,7 +150,9 @@ def parse_feed(
                 source_name=display,
             )
         )
-    return ParsedFeed(feed_title, entries, reason)
+    ttl = (parsed.get("feed") or {}).get("ttl")
+    minutes = int(ttl) if isinstance(ttl, str) and ttl.strip().isdigit() else None
+    return ParsedFeed(feed_title, entries, reason, minutes)
 
 
 def _retry_after(value: str | None, now: datetime) -> datetime | None:
@@ -195,64 +200,144 @@ class HttpFeedSource(FeedSource):
         if state.last_modified:
             headers["If-Modified-Since"] = state.last_modified
         started = time.monotonic()
+        url = state.moved_to or feed.url  # a permanent redirect seen before: go there directly
         try:
             async with asyncio.timeout(self.deadline):
                 public_only = feed.added and not self.allow_private
-                status, body, response_headers = await self._get(feed.url, headers, public_only)
+                got = await self._get(url, headers, public_only)
         except TimeoutError:
-            raise FetchError(f"no complete answer within {self.deadline:.0f} s") from None
+            raise FetchError(
+                f"no complete answer within {self.deadline:.0f} s", kind="timeout"
+            ) from None
         except httpx.TimeoutException:
-            raise FetchError("timed out") from None
+            raise FetchError("timed out", kind="timeout") from None
         except httpx.TooManyRedirects:
-            raise FetchError("too many redirects") from None
+            raise FetchError("too many redirects", kind="redirects") from None
         except httpx.ConnectError as exc:
-            raise FetchError(f"cannot connect: {_reason(exc)}") from None
+            raise FetchError(f"cannot connect: {_reason(exc)}", kind=_connect_kind(exc)) from None
         except httpx.HTTPError as exc:
-            raise FetchError(f"{type(exc).__name__}: {_reason(exc)}") from None
+            raise FetchError(f"{type(exc).__name__}: {_reason(exc)}", kind="connect") from None
+        status, body, response_headers = got.status, got.body, got.headers
         new.last_status = status
-        log.debug("fetched %s: %s in %.2fs", feed.url, status, time.monotonic() - started)
+        if got.moved_to and got.moved_to != url:
+            new.moved_to = got.moved_to if got.moved_to != feed.url else None
+        log.debug("fetched %s: %s in %.2fs", url, status, time.monotonic() - started)
+        hint = server_hint(response_headers, now)
         if status == 304:
-            return FeedFetchResult(new, not_modified=True)
+            return FeedFetchResult(new, not_modified=True, hint=hint)
         if status != 200:
             retry = _retry_after(response_headers.get("retry-after"), now)
             if retry:
                 new.next_poll_at = retry
-            raise FetchError(f"HTTP {status}")
+            if status == 410:
+                raise FetchError("HTTP 410 Gone: the feed was removed", kind="gone", status=410)
+            kind = "http5xx" if status >= 500 else "http4xx"
+            raise FetchError(f"HTTP {status}", kind=kind, status=status)
         new.etag = response_headers.get("etag") or None
         new.last_modified = response_headers.get("last-modified") or None
         digest = hashlib.sha256(body).hexdigest()
         if digest == state.body_hash:
             # The server ignored our conditional headers but sent the same bytes: nothing to parse.
-            return FeedFetchResult(new, not_modified=True)
-        parsed = parse_feed(
-            body, feed.url, headers=response_headers, name=feed.name, limit=self.max_entries
+            return FeedFetchResult(new, not_modified=True, hint=hint)
+        # Parsing is CPU work: in a thread, so the bot keeps answering while feeds are read.
+        parsed = await asyncio.to_thread(
+            parse_feed,
+            body,
+            feed.url,
+            headers=response_headers,
+            name=feed.name,
+            limit=self.max_entries,
         )
         new.body_hash = digest
-        return FeedFetchResult(new, parsed.entries, title=parsed.title, warning=parsed.warning)
+        if parsed.ttl:
+            hint = max(hint or 0.0, parsed.ttl * 60.0)
+        return FeedFetchResult(
+            new, parsed.entries, title=parsed.title, warning=parsed.warning, hint=hint
+        )
 
-    async def _get(
-        self, url: str, headers: dict[str, str], public_only: bool
-    ) -> tuple[int, bytes, dict[str, str]]:
+    async def _get(self, url: str, headers: dict[str, str], public_only: bool) -> _Response:
         extensions = {_PUBLIC_ONLY: True} if public_only else None
         async with self.client.stream(
             "GET", url, headers=headers, extensions=extensions
         ) as response:
             response_headers = {k.lower(): v for k, v in response.headers.items()}
+            moved_to = _permanent_target(response)
             if response.status_code != 200:
-                return response.status_code, b"", response_headers
+                return _Response(response.status_code, b"", response_headers, moved_to)
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
                 raise FetchError(
-                    f"feed is {int(declared):,} bytes, over the {self.max_bytes:,} cap"
+                    f"feed is {int(declared):,} bytes, over the {self.max_bytes:,} cap",
+                    kind="too-big",
                 )
             chunks: list[bytes] = []
             size = 0
+            # aiter_bytes yields decompressed bytes: the cap holds after gzip or deflate, so a
+            # small compressed bomb is stopped once it has grown past the cap.
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > self.max_bytes:
-                    raise FetchError(f"feed is over the {self.max_bytes:,} byte cap")
+                    raise FetchError(
+                        f"feed is over the {self.max_bytes:,} byte cap", kind="too-big"
+                    )
                 chunks.append(chunk)
-            return response.status_code, b"".join(chunks), response_headers
+            return _Response(response.status_code, b"".join(chunks), response_headers, moved_to)
+
+
+@dataclass(frozen=True, slots=True)
+class _Response:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+    moved_to: str | None
+
+
+def _permanent_target(response: httpx.Response) -> str | None:
+    """Where the feed now lives if every redirect on the way was permanent (301, 308)."""
+    if not response.history:
+        return None
+    if all(r.status_code in (301, 308) for r in response.history):
+        return str(response.url)
+    return None
+
+
+def _connect_kind(exc: httpx.ConnectError) -> str:
+    text = str(exc).lower()
+    if any(
+        s in text
+        for s in (
+            "name or service not known",
+            "nodename nor servname",
+            "name resolution",
+            "getaddrinfo",
+        )
+    ):
+        return "dns"
+    if "ssl" in text or "certificate" in text or "tls" in text:
+        return "tls"
+    return "connect"
+
+
+def server_hint(headers: Mapping[str, str], now: datetime) -> float | None:
+    """Seconds until the server says the feed is worth fetching again, from Cache-Control
+    max-age or Expires (a hint, never an order to poll sooner); None if it says nothing."""
+    control = headers.get("cache-control", "").lower()
+    if "no-store" not in control and "no-cache" not in control:
+        for part in control.split(","):
+            name, _, value = part.strip().partition("=")
+            if name in ("max-age", "s-maxage") and value.strip().isdigit():
+                return float(value.strip())
+    expires = headers.get("expires")
+    if expires:
+        try:
+            when = parsedate_to_datetime(expires)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - now).total_seconds()
+        return seconds if seconds > 0 else None
+    return None
 
 
 def _reason(exc: BaseException) -> str:

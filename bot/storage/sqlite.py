@@ -144,6 +144,13 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX items_story ON items (story_id);
     ALTER TABLE deliveries ADD COLUMN edit_of INTEGER;
     """,
+    """
+    ALTER TABLE feeds ADD COLUMN error_kind TEXT;
+    ALTER TABLE feeds ADD COLUMN down_notified INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE feeds ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE feeds ADD COLUMN moved_to TEXT;
+    ALTER TABLE feeds ADD COLUMN interval INTEGER;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -153,7 +160,11 @@ def _ts(value: datetime) -> str:
 
 
 def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    # Written by us always with an offset; a row edited by hand may lack one: it is UTC.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _evidence_json(match: Match) -> str:
@@ -245,21 +256,29 @@ class SQLiteStore(Store):
             last_success_at=_dt(row["last_success_at"]),
             last_checked_at=_dt(row["last_checked_at"]),
             next_poll_at=_dt(row["next_poll_at"]),
+            error_kind=row["error_kind"],
+            down_notified=bool(row["down_notified"]),
+            retired=bool(row["retired"]),
+            moved_to=row["moved_to"],
+            interval=row["interval"],
         )
 
     def save_feed_state(self, state: FeedState) -> None:
         with self._tx():
             self.db.execute(
                 """INSERT INTO feeds (url, etag, last_modified, body_hash, last_status, last_error,
-                       error_count, last_success_at, last_checked_at, next_poll_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       error_count, last_success_at, last_checked_at, next_poll_at, error_kind,
+                       down_notified, retired, moved_to, interval)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
                        last_modified = excluded.last_modified, body_hash = excluded.body_hash,
                        last_status = excluded.last_status, last_error = excluded.last_error,
                        error_count = excluded.error_count,
                        last_success_at = excluded.last_success_at,
                        last_checked_at = excluded.last_checked_at,
-                       next_poll_at = excluded.next_poll_at""",
+                       next_poll_at = excluded.next_poll_at, error_kind = excluded.error_kind,
+                       down_notified = excluded.down_notified, retired = excluded.retired,
+                       moved_to = excluded.moved_to, interval = excluded.interval""",
                 (
                     state.url,
                     state.etag,
@@ -271,6 +290,11 @@ class SQLiteStore(Store):
                     _ts(state.last_success_at) if state.last_success_at else None,
                     _ts(state.last_checked_at) if state.last_checked_at else None,
                     _ts(state.next_poll_at) if state.next_poll_at else None,
+                    state.error_kind,
+                    state.down_notified,
+                    state.retired,
+                    state.moved_to,
+                    state.interval,
                 ),
             )
 
@@ -913,8 +937,12 @@ class SQLiteStore(Store):
             sent=one("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'").fetchone()[0],
             pending=pending[0],
             oldest_pending=_dt(pending[1]),
-            feeds_ok=one("SELECT COUNT(*) FROM feeds WHERE error_count = 0").fetchone()[0],
-            feeds_failing=one("SELECT COUNT(*) FROM feeds WHERE error_count > 0").fetchone()[0],
+            feeds_ok=one(
+                "SELECT COUNT(*) FROM feeds WHERE error_count = 0 AND retired = 0"
+            ).fetchone()[0],
+            feeds_failing=one(
+                "SELECT COUNT(*) FROM feeds WHERE error_count > 0 AND retired = 0"
+            ).fetchone()[0],
         )
 
 
