@@ -1,54 +1,72 @@
 """Story clustering: items from any sources that report the same event join one story.
 
-A pure, incremental stage. :class:`StoryIndex` keeps the items of the last ``window`` (48 h by
+A pure, incremental stage. :class:`StoryIndex` holds the items of the last ``window`` (48 h by
 default, on ``Item.published``) and gives each new item the story it joins, or a new one.
+Precision comes first: two reports that only share a subject must stay apart, so a missed
+merge (two alerts for one event) is preferred to a wrong one (an event hidden in another).
 
 How an item finds its story, at a cost per item that does not grow with the stream:
 
-1. **Words.** Title and description are cut into content words: lower case, lemmatized
+1. **Words.** Title and description become content words: lower case, lemmatized
    (killed -> kill, talks -> talk), stopwords and weekday/month names dropped, "U.S." -> "us",
-   "cease-fire" -> "ceasefire". Numbers are words too ("300" shared is strong evidence).
-2. **Weights.** A word weighs its inverse document frequency *within the window*, so the words
-   every item of the week shares ("gaza", "war") count little and a name or a number counts a
-   lot; a title word counts :data:`TITLE_BOOST` times more. The frequency is smoothed with
-   :data:`PRIOR_ITEMS` pseudo-items, so a nearly empty index (start-up, tests) still weighs
-   words sensibly.
+   "cease-fire" -> "ceasefire", "al-Shifa" -> "shifa". Numbers are words too.
+2. **Weights.** A word weighs its inverse document frequency *within the window*, so what
+   every item of the week says ("gaza", "war") counts little and a name or a number a lot; a
+   title word counts :data:`TITLE_BOOST` times more. The frequency is smoothed with
+   :data:`PRIOR_ITEMS` pseudo-items, so a nearly empty index (start-up, tests) still works.
 3. **Candidates.** An inverted index keeps, per word, the last :data:`MAX_POSTINGS` items that
-   have it. The new item's words collect candidates from those lists (never all pairs): at most
-   ``words x MAX_POSTINGS`` look-ups, however many items the window holds. Only the
-   :data:`MAX_CANDIDATES` best by shared weight are verified.
-4. **Verification.** The weighted cosine of the two word sets must reach a threshold that rises
-   with the time between them (:data:`THRESHOLD` for items published together, plus
-   :data:`TIME_PENALTY` at the edge of the window): the further apart, the more two reports that
-   share words are distinct events ("US strike in Syria" on Monday and again on Wednesday).
-   Guards against merging different events that share words:
+   have it. Only the postings of the item's *distinctive* words are read (words that at most
+   about one item in 20 of the window has, :data:`DISTINCTIVE_IDF`), and the
+   :data:`MAX_CANDIDATES` items sharing the most weight are verified: a bounded amount of work
+   per item, however many items the window holds. Never all pairs.
+4. **Verification.** The weighted cosine of the two items must reach :data:`THRESHOLD`, plus:
 
-   - the two *titles* must share at least one distinctive word, one that at most about one
-     item in 20 of the window has (:data:`DISTINCTIVE_IDF`): not only "gaza" and "war";
-   - numbers in the titles that conflict (both have numbers, none in common: "day 585" and
-     "day 586", "kills 12" and "kills 40") raise the threshold by :data:`CONFLICT_PENALTY`;
-   - items of the same source may join (an outlet updating its own report), at a threshold
-     raised by :data:`SAME_SOURCE_PENALTY`: an outlet's own templates ("List of key events,
-     day N", "Friday Briefing") make its items look alike;
-   - no chaining across the window: every item of a story lies within ``window`` of every other
-     (the story's span, first to last published, never exceeds it), and a joining item must
-     also resemble the story's first item (cosine at least :data:`SEED_FLOOR`), so a story cannot
-     drift from event to event through intermediate items.
+   - :data:`TIME_PENALTY` in proportion to the time between them (all of it at ``window``):
+     the further apart, the likelier two similar reports are two events;
+   - :data:`CONFLICT_PENALTY` when both headlines carry numbers and share none ("kills 12",
+     "kills 40": outlets disagree on tolls, so this is not a veto);
+   - :data:`NAMES_PENALTY` when each headline names someone or somewhere (a word that is not
+     an ordinary English word) that the other item never mentions in any form ("Luton airport
+     suspends flights", "BA suspends Tel Aviv flights");
+   - :data:`SAME_SOURCE_PENALTY` for two items of one source.
 
-   The best-scoring story wins; ties go to the older story, so the outcome depends only on the
-   order of the input.
+   And these must hold, whatever the cosine:
 
-Story ids are ``"st-"`` and the first 16 hex digits of SHA-256 of the first item's dedup key:
-stable, deterministic, and the same after a restart that replays the stored items of the window
-with :meth:`StoryIndex.add_known`. Nothing is random.
+   - the two headlines share a distinctive word (not only "gaza" and "war");
+   - the story's span, first to last item, stays within ``window``: items published further
+     apart than the window are never in one story, and no story grows by chaining;
+   - the item resembles the story's *first* item too (cosine :data:`SEED_FLOOR`), so a story
+     does not drift from event to event through intermediate items;
+   - a match report ("Wales v Argentina: …", "England 30-24 Fiji: …") joins, and is joined by,
+     only items whose headline names one of its sides, and a story opened by a match report
+     only takes such items: a tournament's matches of one weekend share nearly every word;
+   - an item from a source already in the story is not an edition of a series of that source:
+     the same headline but for numbers and weekdays ("Friday Briefing", "Monday Briefing"),
+     or headline numbers that conflict ("List of key events, day 600" and "day 601").
+     Otherwise items of the same source join (an outlet updating its own report).
+
+   The story with the best margin over its threshold wins; ties go to the older story.
+
+Story ids are ``"st-"`` and 16 hex digits of the SHA-256 of the story's first item's dedup key.
+Nothing is random and word weights are summed in sorted order, so the same items in the same
+order get the same ids in every process; :func:`assign_all` sorts a batch by published time
+first, so a batch gets the same ids in any order. At start-up the pipeline replays the stored
+items of the last window with :meth:`StoryIndex.add_known`, which restores the same state.
 
 **Material change.** An item that joins a story *changes it materially* when its lead (title
-and first sentence of the description) names a fact the story did not have yet: a number
-("death toll rises to 300") or a name — a capitalized word that is not an ordinary English word
-at the start of a sentence or in a Title Case headline, or an acronym ("NATO") — that no item of
-the story mentioned anywhere in its title or description. Weekday and month names do not count.
-The pipeline edits an existing alert for an item that does not change its story materially and
-sends a new one for an item that does (:attr:`StoryAssignment.material`).
+and first sentence of the description) states a fact that no item of the story mentioned
+anywhere in its title or description (:func:`facts`, :func:`material_facts`):
+
+- a number, except the day of a date ("October 12") and the year of publication (or the year
+  before or after);
+- a name: a capitalized word or an acronym ("NATO"). At the start of a sentence or anywhere in
+  a Title Case headline a capitalized word counts only if it is not an ordinary English word
+  ("Police" no, "Biden" yes). Weekdays, months, and titles and institutions ("President",
+  "Supreme Court", "Police") never count. A name the story had in another form is not new:
+  "Israeli" for "Israel", "Iraqi" for "Iraq", "French" for "France".
+
+The pipeline edits the story's alert for an item that does not change it materially and
+sends a new alert for one that does (:attr:`StoryAssignment.material`).
 """
 
 from __future__ import annotations
@@ -95,9 +113,13 @@ SEED_FLOOR = 0.15
 DISTINCTIVE_IDF = math.log(20)
 """A word in at most about one item in 20 of the window is distinctive (not "gaza", "war")."""
 TITLE_BOOST = 1.5
+"""A headline word weighs this much more than a word of the description."""
 PRIOR_ITEMS = 200
+"""Pseudo-items that have none of the words, added to the window when weighing them."""
 MAX_POSTINGS = 64
+"""Items remembered per word (the most recent): bounds the work per item in a burst."""
 MAX_CANDIDATES = 12
+"""Candidates verified per item, those sharing the most weight with it."""
 
 _STOPWORDS = frozenset(
     """
@@ -110,7 +132,7 @@ _STOPWORDS = frozenset(
     we were what when where which while who whom why will with would you your yours said
     says say told according may might must new news live latest update updates get gets got
     go goes going make makes made one two first last year years day days week weeks time
-    amid back still yet us's via per
+    amid back still yet via per al el
     monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow
     january february march april june july august september october november december
     jan feb mar apr jun jul aug sep sept oct nov dec
@@ -122,6 +144,7 @@ _CALENDAR = frozenset(
     june july august september october november december
     """.split()  # noqa: SIM905
 )
+_ARTICLES = frozenset({"al", "el"})
 _ACRONYM_DOTS = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 _TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?|[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+)*")
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
@@ -178,9 +201,9 @@ def _words(text: str) -> list[str]:
         if token.endswith("'s"):
             token = token[:-2]
         if "-" in token:
-            parts = token.split("-")
+            parts = [p for p in token.split("-") if p not in _ARTICLES]  # al-Shifa: shifa
             # "cease-fire" is one word; "Israel-Hamas" names two things.
-            if all(len(p) <= 5 for p in parts) and len(parts) == 2:
+            if len(parts) == 2 and all(len(p) <= 5 for p in parts):
                 candidates = ["".join(parts)]
             else:
                 candidates = parts
@@ -210,6 +233,28 @@ def _series(title: str) -> str:
     """A title less its numbers and calendar words: what editions of a series share."""
     words = re.findall(r"[^\W\d_]+", title.lower())
     return " ".join(w for w in words if w not in _CALENDAR)
+
+
+_FIXTURE = re.compile(  # "Wales v Argentina: …", "Cup: England 30-24 Fiji - …"
+    r"^(?:[^:]*:\s*)?(?P<a>[^:,;|]+?)\s+(?:v|vs\.?|versus|\d+\s*-\s*\d+)\s+"
+    r"(?P<b>[^:,;|]+?)(?:$|:|,|;|\||\s[-–—]\s)"
+)
+_CAPS = re.compile(r"\b[A-Z][\w'’]*")
+
+
+def _caps(text: str) -> frozenset[str]:
+    """The capitalized words of ``text``, lower case, without a possessive."""
+    return frozenset(w.lower().replace("’", "'").removesuffix("'s") for w in _CAPS.findall(text))
+
+
+def _fixture(title: str) -> frozenset[str]:
+    """The sides of a match ("Wales v Argentina", "England 30-24 Fiji"): their capitalized
+    words, lower case; empty when the headline is not a fixture."""
+    m = _FIXTURE.match(title)
+    if not m:
+        return frozenset()
+    a, b = _caps(m.group("a")), _caps(m.group("b"))
+    return a | b if a and b else frozenset()
 
 
 def _is_title_case(title: str) -> bool:
@@ -377,6 +422,8 @@ class _Features:
     title_names: frozenset[str]
     mentions: frozenset[str]
     prefixes: frozenset[str]
+    fixture: frozenset[str]
+    title_caps: frozenset[str]
 
     @classmethod
     def of(cls, item: Item) -> _Features:
@@ -391,6 +438,8 @@ class _Features:
             title_names=frozenset(n for n in _title_names(item.title) if not _is_word(n)),
             mentions=said,
             prefixes=_prefixes(said),
+            fixture=_fixture(item.title),
+            title_caps=_caps(item.title),
         )
 
 
@@ -542,8 +591,12 @@ class StoryIndex:
         weights, norm = self._weights(mine, idf)
         if not norm:
             return None
+        # Candidates must share a distinctive title word (below), so only the postings of
+        # distinctive words are read: short lists, since those words are rare in the window.
         shared: dict[int, float] = {}
         for word, weight in weights.items():
+            if idf[word] < DISTINCTIVE_IDF:
+                continue
             for seq in self._postings.get(word, ()):
                 shared[seq] = shared.get(seq, 0.0) + weight
         live = [(seq, weight) for seq, weight in shared.items() if seq in self._entries]
@@ -562,6 +615,8 @@ class StoryIndex:
                 member.source == item.source and _editions(item.title, mine, member)
                 for member in story.members
             ):
+                continue
+            if _other_match(mine, theirs) or _other_match(mine, story.first.features):
                 continue
             gap = abs(item.published - entry.published) / self.window
             needed = self.threshold + TIME_PENALTY * min(1.0, gap)
@@ -626,6 +681,14 @@ def _numbers_conflict(a: _Features, b: _Features) -> bool:
     return bool(a.title_numbers and b.title_numbers and not a.title_numbers & b.title_numbers)
 
 
+def _other_match(a: _Features, b: _Features) -> bool:
+    """One is a match report whose sides the other headline does not name: "Wales v
+    Argentina" and "Ireland v New Zealand", or "England 30-24 Fiji" and "France lose"."""
+    return bool(
+        (a.fixture and not a.fixture & b.title_caps) or (b.fixture and not b.fixture & a.title_caps)
+    )
+
+
 def _names_disjoint(a: _Features, b: _Features) -> bool:
     """Both headlines name someone or somewhere, and neither item mentions a name of the other
     headline in any form: "Munich flights cancelled" and "Glasgow Airport flights resume"."""
@@ -648,6 +711,12 @@ def _editions(title: str, mine: _Features, other: _Entry) -> bool:
 
 
 def assign_all(items: Sequence[Item], window: timedelta = WINDOW) -> list[StoryAssignment]:
-    """Assign ``items`` in order with a fresh index (``newsbot match --json``, evaluation)."""
+    """The stories of a batch of items (``newsbot match --json``, evaluation), in their order.
+
+    The items are assigned with a fresh index in published order, ties broken by dedup key,
+    whatever order they come in: the same set of items always gets the same story ids.
+    """
     index = StoryIndex(window)
-    return [index.assign(item) for item in items]
+    order = sorted(range(len(items)), key=lambda n: (items[n].published, items[n].key))
+    assigned: dict[int, StoryAssignment] = {n: index.assign(items[n]) for n in order}
+    return [assigned[n] for n in range(len(items))]
