@@ -63,7 +63,7 @@ from bot.schedule import backoff, jitter, next_interval
 from bot.sources.base import FeedSource, FolderSource
 from bot.storage.base import CONSOLE_CHAT_ID, NewItem, Store
 from bot.stories import WINDOW, StoryIndex
-from bot.summarize import summarize
+from bot.summarize import best_summary, summarize
 
 __all__ = ["CycleReport", "DeliveryReport", "FeedReport", "Pipeline", "send_message"]
 
@@ -793,7 +793,9 @@ class Pipeline:
             # is no message to edit: nothing to send.
             report.merged += self.store.mark_edited(task.chat_id, task.edit_of, None, now)
             return True
-        head = replace(head, sources=task.sources, item_ref=task.edit_of)
+        head = replace(
+            head, sources=task.sources, item_ref=task.edit_of, summary=self._story_summary(head)
+        )
         message = render_alert(head, self.topics, self.chat_timezone(task.chat_timezone))
         if task.previews:
             message = replace(message, previews=True)
@@ -802,6 +804,18 @@ class Pipeline:
         report.edited += 1
         self.store.mark_edited(task.chat_id, task.edit_of, task.edit_message_id, self.clock())
         return True
+
+    def _story_summary(self, head: DeliveryTask) -> str:
+        """The summary of the story's most informative report (a full article rather than a
+        teaser), which need not be the report the alert first showed."""
+        reports = self.store.story_items(head.item.story)
+        if len(reports) < 2:
+            return head.summary
+        best = reports[best_summary([(r.title, r.text) for r in reports])]
+        if best.key == head.item.key:
+            return head.summary
+        summary = summarize(best.title, best.text)
+        return f"{summary} ({best.source_name})" if summary else head.summary
 
     async def _send_one(self, task: DeliveryTask, report: DeliveryReport) -> bool:
         """Send one alert and record the outcome. :returns: True if it was delivered."""

@@ -265,7 +265,10 @@ SAME_EVENT = [
         "The Guardian",
         "Coalition mission against ISIS in Iraq to end by September 2025, US and Iraq agree",
         "The United States and Iraq have agreed that the US-led coalition's mission against "
-        "ISIS in Iraq will end by September 2025.",
+        "ISIS in Iraq will end by September 2025. The coalition was formed in 2014 after ISIS "
+        "seized large parts of Iraq and Syria. Some 2,500 US troops are in Iraq. Iraqi leaders "
+        "have said the country's own forces can now keep ISIS in check. A transition to "
+        "bilateral security ties is to follow, officials in Baghdad and Washington said.",
     ),
     (
         "NPR",
@@ -320,6 +323,9 @@ async def test_one_event_from_five_feeds_is_one_alert_edited_to_list_the_sources
     assert "Reuters · " in final  # the first report's own source line
     assert "📰 +4 sources: BBC News, Al Jazeera, The Guardian, NPR" in final
     assert edits[-1]["reply_markup"]["inline_keyboard"][0][0]["text"] == "👍"  # buttons kept
+    # The alert now tells the story with its fullest report, and says whose it is.
+    assert "formed in 2014" not in sent[0]["plain_text"]
+    assert "formed in 2014" in final and "(The Guardian)" in final
 
 
 async def test_a_story_whose_reports_arrive_before_its_alert_went_out_is_one_message(

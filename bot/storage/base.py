@@ -124,6 +124,10 @@ class Store(ABC):
         pending story update for it counts as delivered. :returns: how many."""
 
     @abstractmethod
+    def story_items(self, story: str, limit: int = 50) -> list[Item]:
+        """The reports of a story, first published first."""
+
+    @abstractmethod
     def story_sources(self, stories: Collection[str]) -> dict[str, tuple[str, ...]]:
         """Per story, the distinct names of the sources that reported it, first first."""
 

@@ -483,6 +483,14 @@ class SQLiteStore(Store):
         }
         return heads, muted
 
+    def story_items(self, story: str, limit: int = 50) -> list[Item]:
+        rows = self.db.execute(
+            f"""SELECT {_ITEM_COLUMNS} FROM items i WHERE i.story_id = ?
+                ORDER BY i.published, i.id LIMIT ?""",
+            (story, limit),
+        )
+        return [_item(r) for r in rows] if story else []
+
     def story_sources(self, stories: Collection[str]) -> dict[str, tuple[str, ...]]:
         out: dict[str, list[str]] = {}
         wanted = sorted(s for s in stories if s)
