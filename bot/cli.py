@@ -29,8 +29,10 @@ from bot.normalize import normalize
 from bot.notify.base import Notifier
 from bot.notify.console import ConsoleNotifier
 from bot.query import TokenizedText
+from bot.render import feed_health
 from bot.sources.documents import SUFFIXES, parse_document
-from bot.sources.feeds import parse_feed
+from bot.sources.opml import read_opml, write_opml
+from bot.sources.parse import parse_feed
 from bot.storage.base import CONSOLE_CHAT_ID, Store
 from bot.storage.sqlite import SQLiteStore
 from bot.stories import assign_all
@@ -88,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     match.add_argument(
         "--explain", action="store_true", help="show every topic's query tree, clause by clause"
     )
+    feeds = sub.add_parser("feeds", help="each feed's health and schedule; import or export OPML")
+    feeds.add_argument("action", nargs="?", choices=("list", "import", "export"), default="list")
+    feeds.add_argument("file", nargs="?", type=Path, help="the OPML file to import")
     sub.add_parser("check-config", help="validate the config and topics, then exit")
     return parser
 
@@ -113,7 +118,7 @@ def _read_entries(path: Path) -> list[RawEntry]:
     data = path.read_bytes()
     suffix = path.suffix.lower()
     if suffix in _FEED_SUFFIXES or (suffix not in SUFFIXES and _looks_like_feed(data)):
-        return parse_feed(data, path.resolve().as_uri(), name=path.name).entries
+        return parse_feed(data, url=path.resolve().as_uri(), source_name=path.name).entries
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     return [parse_document(path, data, source=f"file:{path.name}", mtime=mtime)]
 
@@ -297,6 +302,35 @@ async def _digest(settings: Settings, chat: int | None, dry_run: bool, out: Text
     return 0
 
 
+async def _feeds(settings: Settings, action: str, file: Path | None, out: TextIO) -> int:
+    from bot.service import open_runtime
+
+    async with open_runtime(settings, console=out) as runtime:
+        pipeline = runtime.pipeline
+        if action == "export":
+            print(write_opml(pipeline.all_feeds()), file=out, end="")
+            return 0
+        if action == "import":
+            if file is None:
+                raise ConfigError("no OPML file given", fix="newsbot feeds import FILE.opml")
+            try:
+                listed = read_opml(file.read_bytes(), interval=settings.poll_interval)
+            except OSError as exc:
+                raise ConfigError(f"cannot read it: {exc.strerror}", path=str(file)) from None
+            except ParseError as exc:
+                raise ConfigError(str(exc), path=str(file)) from None
+            added, known = pipeline.import_feeds(listed.feeds)
+            print(f"{added} feeds added, {known} already polled", file=out)
+            for reason in listed.skipped:
+                print(f"skipped {reason}", file=out)
+            return 0
+        now = pipeline.clock()
+        for feed in pipeline.all_feeds():
+            state = runtime.store.feed_state(feed.url)
+            print(feed_health(feed, state, now, settings.timezone), file=out)
+    return 0
+
+
 async def _digest_markdown(settings: Settings, chat: int | None, out: TextIO) -> int:
     from bot.service import open_runtime
 
@@ -333,6 +367,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return 0
         if args.command == "poll":
             return asyncio.run(_poll(settings, args.dry_run, out))
+        if args.command == "feeds":
+            return asyncio.run(_feeds(settings, args.action, args.file, out))
         if args.command == "digest":
             if args.markdown:
                 return asyncio.run(_digest_markdown(settings, args.chat, out))

@@ -30,7 +30,7 @@ from bot.config import parse_clock
 from bot.errors import QueryError
 from bot.models import MODES, OutgoingMessage, Topic
 from bot.pipeline import CycleReport, Pipeline
-from bot.render import esc, render_latest, render_why, split_blocks
+from bot.render import esc, feed_health, render_latest, render_why, split_blocks
 
 __all__ = ["COMMANDS", "BotCommands", "bot_commands", "register"]
 
@@ -825,21 +825,12 @@ class BotCommands:
         """/feeds: each feed's state (admins only)."""
         if not await self._admin(update):
             return
+        now = self.clock()
         lines = []
         for feed in self.pipeline.all_feeds():
-            state = self.store.feed_state(feed.url)
-            name = feed.name or feed.url
-            if state.last_checked_at is None:
-                status = "not polled yet"
-            elif state.error_count:
-                status = (
-                    f"⚠️ failing ×{state.error_count}: {state.last_error}; "
-                    f"next try {self._when(state.next_poll_at)}"
-                )
-            else:
-                status = f"✅ ok, last success {self._when(state.last_success_at)}"
-            added = " (added in a chat)" if feed.added else ""
-            lines.append(f"• <b>{esc(name)}</b>{added}: {esc(status)}")
+            text = feed_health(feed, self.store.feed_state(feed.url), now, self.pipeline.timezone)
+            head, _, rest = text.partition("\n")
+            lines.append(f"<b>{esc(head)}</b>\n{esc(rest)}")
         await self._reply_messages(
             update,
             split_blocks([(line, line) for line in lines])

@@ -118,15 +118,18 @@ class FeedConfig:
     """A feed as configured: URL, display name and poll interval in seconds.
 
     ``interval`` is the feed's floor: it is polled at most that often, less often when it
-    publishes rarely (:mod:`bot.schedule`). ``added``: added by an admin in a chat rather than
-    in the config file; such feeds may not point at loopback or private addresses unless the
-    config allows it.
+    publishes rarely (:mod:`bot.schedule`). ``added``: added at run time (``/addfeed`` or
+    ``newsbot feeds import``) rather than in the config file. Feeds added in a chat are
+    ``public_only``: they may not point at loopback or private addresses unless the config
+    allows it.
     """
 
     url: str
     name: str | None = None
     interval: int = 300
     added: bool = False
+    public_only: bool = False
+    """Only public addresses (a feed added in a chat, not by the operator)."""
     topics: tuple[str, ...] | None = None
     """Only these topics apply to the feed's items (None: all); watches always do."""
     language: str | None = None

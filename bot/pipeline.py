@@ -536,13 +536,29 @@ class Pipeline:
             raise ValueError("send the feed's full address, e.g. https://example.org/rss.xml")
         if any(f.url == url for f in self.all_feeds()):
             raise ValueError("that feed is already polled")
-        feed = FeedConfig(url, None, self.added_feed_interval, added=True)
+        feed = FeedConfig(url, None, self.added_feed_interval, added=True, public_only=True)
         report = await self.poll_feed(feed, force=True, tell_admins=False)
         if not report.ok:
             raise ValueError(f"cannot read it as a feed: {report.error}")
         feed = replace(feed, name=report.title)
         self.store.add_feed(feed, added_by, self.clock())
         return feed, report
+
+    def import_feeds(self, feeds: Sequence[FeedConfig], added_by: int = 0) -> tuple[int, int]:
+        """Add feeds (an OPML import) without polling them now: the scheduler polls them as
+        they come due. :returns: (added, already polled)."""
+        known = {f.url for f in self.all_feeds()}
+        added = 0
+        now = self.clock()
+        for feed in feeds:
+            if feed.url in known:
+                continue
+            if self.store.add_feed(
+                replace(feed, interval=feed.interval or self.added_feed_interval), added_by, now
+            ):
+                known.add(feed.url)
+                added += 1
+        return added, len(feeds) - added
 
     def remove_feed(self, url: str) -> bool:
         """Stop polling a feed added in a chat; False if no such feed was added."""

@@ -15,12 +15,22 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.digest import Briefing, StoryLine, build_briefing
-from bot.models import DeliveryTask, DigestEntry, Item, Match, OutgoingMessage, Topic
+from bot.models import (
+    DeliveryTask,
+    DigestEntry,
+    FeedConfig,
+    FeedState,
+    Item,
+    Match,
+    OutgoingMessage,
+    Topic,
+)
 
 __all__ = [
     "MAX_MESSAGE",
     "digest_markdown",
     "esc",
+    "feed_health",
     "render_alert",
     "render_announcement",
     "render_digest",
@@ -438,3 +448,30 @@ def render_why(
     if not task.matches:
         blocks.append(("The topics it matched are gone.", "The topics it matched are gone."))
     return split_blocks(blocks)
+
+
+def feed_health(feed: FeedConfig, state: FeedState, now: datetime, tz: ZoneInfo) -> str:
+    """One feed's health and schedule as plain lines (`newsbot feeds`, /feeds)."""
+
+    def when(value: datetime | None) -> str:
+        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "never"
+
+    if state.retired:
+        status = "retired (gone)"
+    elif state.last_checked_at is None:
+        status = "not polled yet"
+    elif state.error_count:
+        status = f"failing ×{state.error_count} ({state.error_kind})"
+    else:
+        status = "ok"
+    origin = " [added]" if feed.added else ""
+    lines = [f"{feed.name or feed.url}{origin}: {status}", f"  url: {feed.url}"]
+    if state.moved_to:
+        lines.append(f"  moved permanently to {state.moved_to} (update the config)")
+    lines.append(f"  last success: {when(state.last_success_at)}")
+    if state.last_error:
+        lines.append(f"  last error: {state.last_error}")
+    if not state.retired:
+        every = f", every ~{state.interval // 60} min" if state.interval else ""
+        lines.append(f"  next poll: {when(state.next_poll_at or now)}{every}")
+    return "\n".join(lines)

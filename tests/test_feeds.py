@@ -10,7 +10,8 @@ import pytest
 
 from bot.errors import FetchError, ParseError
 from bot.models import FeedConfig, FeedState
-from bot.sources.feeds import HttpFeedSource, make_client, parse_feed
+from bot.sources.feeds import HttpFeedSource, make_client
+from bot.sources.parse import parse_feed
 from tests.conftest import shared_path
 from tests.factories import rss
 from tests.feedserver import FeedServer, Route
@@ -176,8 +177,8 @@ def test_parse_feed_reads_atom_and_rss1() -> None:
     rdf = b"""<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
     xmlns="http://purl.org/rss/1.0/"><channel rdf:about="x"><title>R</title></channel>
     <item rdf:about="https://ex.org/2"><title>RDF item</title><link>https://ex.org/2</link></item></rdf:RDF>"""
-    a = parse_feed(atom, "http://127.0.0.1/a").entries[0]
-    r = parse_feed(rdf, "http://127.0.0.1/r").entries[0]
+    a = parse_feed(atom, url="http://127.0.0.1/a").entries[0]
+    r = parse_feed(rdf, url="http://127.0.0.1/r").entries[0]
     assert (a.title, a.link, a.guid) == ("Atom entry", "https://ex.org/1", "urn:1")
     assert a.published is not None and a.published.isoformat() == "2024-09-17T08:00:00+00:00"
     assert (r.title, r.link) == ("RDF item", "https://ex.org/2")
@@ -193,7 +194,7 @@ def test_every_real_feed_parses_or_is_reported() -> None:
     parsed = failed = 0
     for path in files:
         try:
-            entries = parse_feed(path.read_bytes(), path.as_uri()).entries
+            entries = parse_feed(path.read_bytes(), url=path.as_uri()).entries
         except ParseError:
             failed += 1
             continue
@@ -225,14 +226,19 @@ async def test_feeds_added_in_chats_may_not_reach_private_addresses(
 
     async with make_client(5.0, "t", transport=httpx.MockTransport(handler)) as client:
         with pytest.raises(FetchError, match="loopback, private or link-local"):
-            await HttpFeedSource(client).fetch(FeedConfig(url, added=True), FeedState(url))
+            await HttpFeedSource(client).fetch(
+                FeedConfig(url, added=True, public_only=True), FeedState(url)
+            )
         # Refused before a request reached the private address.
         assert seen == ([url] if redirect_to else [])
         if redirect_to is None:
             # In the config file, or with the config's permission, the address is allowed.
             for source, feed in [
                 (HttpFeedSource(client), FeedConfig(url)),
-                (HttpFeedSource(client, allow_private=True), FeedConfig(url, added=True)),
+                (
+                    HttpFeedSource(client, allow_private=True),
+                    FeedConfig(url, added=True, public_only=True),
+                ),
             ]:
                 result = await source.fetch(feed, FeedState(url))
                 assert [e.title for e in result.entries] == ["x"]

@@ -407,7 +407,8 @@ async def test_operator_stats_and_feeds(
         [stats] = await say(fake, USER, "/stats")
         assert "Feeds: 0 ok, 1 failing (of 1)" in stats["text"]
         [health] = await say(fake, USER, "/feeds")
-        assert "failing ×1: HTTP 503" in health["text"]
+        assert "feed.xml: failing ×1 (http5xx)" in health["text"]
+        assert "last error: HTTP 503" in health["text"] and "next poll:" in health["text"]
 
 
 async def test_alert_buttons_feedback_mute_and_more(
@@ -600,7 +601,7 @@ async def test_addfeed_polls_it_from_then_on_and_removefeed_stops(
         [again] = await say(fake, USER, f"/addfeed {second}")
         assert "already polled" in again["text"]
         [health] = await say(fake, USER, "/feeds")
-        assert "<b>Second feed</b> (added in a chat): ✅ ok" in health["text"]
+        assert "<b>Second feed [added]: ok</b>" in health["text"]
         # The scheduler polls the feed by itself once it is due: a new item arrives without
         # /poll. (Its next poll is minutes away: bring it forward, as time would.)
         feeds.routes["/second.xml"] = Route(rss([SUNNY, ISIS], title="Second feed"))

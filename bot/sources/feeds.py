@@ -1,31 +1,28 @@
-"""RSS and Atom over HTTP: conditional GET with one shared httpx client, parsed by feedparser.
-
-feedparser is only ever given bytes: given a string it may fetch URLs or open files itself.
-"""
+"""Feeds over HTTP: conditional GET with one shared httpx client; the bytes are parsed by
+:mod:`bot.sources.parse` (a fast lxml reader that agrees with feedparser, feedparser itself
+as the fallback, JSON Feed)."""
 
 from __future__ import annotations
 
 import asyncio
-import calendar
 import hashlib
-import io
 import ipaddress
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
 
-import feedparser
 import httpx
 
-from bot.errors import FetchError, ParseError
-from bot.models import FeedConfig, FeedState, RawEntry
+from bot.errors import FetchError
+from bot.models import FeedConfig, FeedState
 from bot.sources.base import FeedFetchResult, FeedSource
+from bot.sources.parse import parse_feed
 
-__all__ = ["HttpFeedSource", "ParsedFeed", "make_client", "parse_feed", "server_hint"]
+__all__ = ["HttpFeedSource", "make_client", "server_hint"]
 
 log = logging.getLogger(__name__)
 _ACCEPT = (
@@ -81,78 +78,13 @@ def make_client(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedFeed:
-    """Entries and title of a parsed feed; ``warning`` is set when the feed was malformed."""
-
-    title: str | None
-    entries: list[RawEntry]
-    warning: str | None
-    ttl: int | None = None
-    """The feed's own <ttl> (RSS), in minutes: how long it may be cached."""
+_TTL = re.compile(rb"<ttl>\s*(\d{1,6})\s*</ttl>")
 
 
-def _when(entry: Mapping[str, Any]) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(key)
-        if value:
-            try:
-                return datetime.fromtimestamp(calendar.timegm(value), UTC)
-            except (OverflowError, ValueError, TypeError):
-                continue
-    return None
-
-
-def parse_feed(
-    body: bytes,
-    source: str,
-    *,
-    headers: Mapping[str, str] | None = None,
-    name: str | None = None,
-    limit: int | None = None,
-) -> ParsedFeed:
-    """Parse a feed document. Malformed feeds that still yield entries are kept with a warning.
-
-    :raises ParseError: the bytes are not a feed, or a broken one with no entries.
-    """
-    response_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    response_headers.setdefault("content-location", source)
-    try:
-        parsed = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
-    except Exception as exc:  # feedparser should not raise, but a parser bug must not crash a cycle
-        raise ParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from None
-    reason = None
-    if parsed.get("bozo"):
-        problem = parsed.get("bozo_exception")
-        reason = f"{type(problem).__name__}: {problem}" if problem else "malformed feed"
-    entries_raw = parsed.get("entries") or []
-    version = parsed.get("version") or ""
-    if not entries_raw and (reason or not version):
-        raise ParseError(f"not a feed: {reason or 'no RSS or Atom content found'}")
-    feed_title = (parsed.get("feed") or {}).get("title")
-    display = name or feed_title or source
-    entries: list[RawEntry] = []
-    for entry in entries_raw[:limit] if limit else entries_raw:
-        content = "\n".join(
-            part.get("value", "") for part in entry.get("content") or [] if part.get("value")
-        )
-        entries.append(
-            RawEntry(
-                source=source,
-                guid=entry.get("id") or None,
-                title=entry.get("title", "") or "",
-                link=entry.get("link") or None,
-                author=entry.get("author") or None,
-                published=_when(entry),
-                summary=entry.get("summary", "") or "",
-                content=content,
-                html=True,
-                source_name=display,
-            )
-        )
-    ttl = (parsed.get("feed") or {}).get("ttl")
-    minutes = int(ttl) if isinstance(ttl, str) and ttl.strip().isdigit() else None
-    return ParsedFeed(feed_title, entries, reason, minutes)
+def _ttl_minutes(body: bytes) -> int | None:
+    """The RSS <ttl> (minutes the feed may be cached), read from the first 64 KB."""
+    m = _TTL.search(body, 0, 65536)
+    return int(m.group(1)) if m else None
 
 
 def _retry_after(value: str | None, now: datetime) -> datetime | None:
@@ -203,7 +135,7 @@ class HttpFeedSource(FeedSource):
         url = state.moved_to or feed.url  # a permanent redirect seen before: go there directly
         try:
             async with asyncio.timeout(self.deadline):
-                public_only = feed.added and not self.allow_private
+                public_only = feed.public_only and not self.allow_private
                 got = await self._get(url, headers, public_only)
         except TimeoutError:
             raise FetchError(
@@ -243,14 +175,17 @@ class HttpFeedSource(FeedSource):
         parsed = await asyncio.to_thread(
             parse_feed,
             body,
-            feed.url,
-            headers=response_headers,
-            name=feed.name,
+            url=feed.url,
+            content_type=response_headers.get("content-type"),
+            source_name=feed.name,
             limit=self.max_entries,
         )
+        if parsed.fallback:
+            log.debug("feed %s read by feedparser: %s", feed.url, parsed.fallback)
         new.body_hash = digest
-        if parsed.ttl:
-            hint = max(hint or 0.0, parsed.ttl * 60.0)
+        ttl = _ttl_minutes(body)
+        if ttl:
+            hint = max(hint or 0.0, ttl * 60.0)
         return FeedFetchResult(
             new, parsed.entries, title=parsed.title, warning=parsed.warning, hint=hint
         )

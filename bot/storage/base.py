@@ -68,7 +68,8 @@ class Store(ABC):
 
     @abstractmethod
     def add_feed(self, feed: FeedConfig, added_by: int, now: datetime) -> bool:
-        """Remember a feed an admin added in a chat; False if it was already added."""
+        """Remember a feed added at run time, by a Telegram user (``added_by``) or by the
+        operator on the command line (0, trusted); False if it was already added."""
 
     @abstractmethod
     def remove_feed(self, url: str) -> bool:

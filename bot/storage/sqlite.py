@@ -318,7 +318,9 @@ class SQLiteStore(Store):
 
     def added_feeds(self) -> list[FeedConfig]:
         return [
-            FeedConfig(r["url"], r["name"], r["interval"], added=True)
+            FeedConfig(
+                r["url"], r["name"], r["interval"], added=True, public_only=r["added_by"] != 0
+            )
             for r in self.db.execute("SELECT * FROM added_feeds ORDER BY added_at, url")
         ]
 
