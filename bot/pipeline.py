@@ -538,6 +538,19 @@ class Pipeline:
             raise ValueError("that feed is already polled")
         feed = FeedConfig(url, None, self.added_feed_interval, added=True, public_only=True)
         report = await self.poll_feed(feed, force=True, tell_admins=False)
+        if not report.ok and self.store.feed_state(url).error_kind == "parse":
+            # A web page rather than a feed: follow the feed it announces, if any.
+            try:
+                found = await self.feed_source.discover(feed) if self.feed_source else []
+            except SourceError:
+                found = []
+            for candidate in found[:3]:
+                if any(f.url == candidate for f in self.all_feeds()):
+                    raise ValueError(f"that page's feed {candidate} is already polled")
+                feed = replace(feed, url=candidate)
+                report = await self.poll_feed(feed, force=True, tell_admins=False)
+                if report.ok:
+                    break
         if not report.ok:
             raise ValueError(f"cannot read it as a feed: {report.error}")
         feed = replace(feed, name=report.title)

@@ -174,3 +174,24 @@ async def test_only_due_feeds_are_polled_and_at_most_two_at_once_per_host(
     assert again.feeds == []
     clock.now += timedelta(hours=3)
     assert len((await pipeline.poll_due(feeds)).feeds) == 12
+
+
+async def test_addfeed_with_a_web_page_follows_the_feed_it_announces(tmp_path: Path) -> None:
+    page = b"""<html><head><title>News</title>
+      <link rel="stylesheet" href="/style.css">
+      <link rel="alternate" type="application/atom+xml" href="/atom.xml" title="Atom">
+      <link rel="alternate" type="application/rss+xml" href="/rss.xml" title="RSS">
+    </head><body>Hello</body></html>"""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/rss.xml":
+            return httpx.Response(200, content=ISIS_FEED)
+        return httpx.Response(200, content=page, headers={"Content-Type": "text/html"})
+
+    pipeline, _ = make_pipeline(tmp_path / "db", handler)
+    feed, report = await pipeline.add_feed("http://93.184.216.34/news", added_by=7)
+    # The first announced feed (Atom) is tried first; here it is broken, so the RSS one it is.
+    assert feed.url == "http://93.184.216.34/rss.xml" and report.new_items == 2
+    assert [f.url for f in pipeline.store.added_feeds()] == [feed.url]
+    with pytest.raises(ValueError, match="already polled"):
+        await pipeline.add_feed("http://93.184.216.34/news", added_by=7)

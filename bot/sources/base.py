@@ -36,6 +36,14 @@ class FeedSource(ABC):
         :raises ParseError: the body is not a feed.
         """
 
+    async def discover(self, feed: FeedConfig) -> list[str]:
+        """The feeds a web page at ``feed.url`` points to (``<link rel="alternate">``), best
+        first; none by default.
+
+        :raises FetchError: the page could not be fetched.
+        """
+        return []
+
 
 @dataclass(slots=True)
 class DocumentScan:

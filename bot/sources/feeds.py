@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
+from urllib.parse import urljoin
 
 import httpx
 
@@ -190,6 +192,22 @@ class HttpFeedSource(FeedSource):
             new, parsed.entries, title=parsed.title, warning=parsed.warning, hint=hint
         )
 
+    async def discover(self, feed: FeedConfig) -> list[str]:
+        try:
+            async with asyncio.timeout(self.deadline):
+                got = await self._get(feed.url, {}, feed.public_only and not self.allow_private)
+        except (TimeoutError, httpx.HTTPError) as exc:
+            raise FetchError(f"cannot read the page: {type(exc).__name__}") from None
+        if got.status != 200:
+            raise FetchError(f"HTTP {got.status}", status=got.status)
+        finder = _AlternateLinks()
+        try:
+            finder.feed(got.body[:1_000_000].decode("utf-8", errors="replace"))
+        except Exception:  # html.parser is lenient; whatever it raises, there is no link
+            return []
+        base = got.moved_to or feed.url
+        return [urljoin(base, href) for href in finder.found]
+
     async def _get(self, url: str, headers: dict[str, str], public_only: bool) -> _Response:
         extensions = {_PUBLIC_ONLY: True} if public_only else None
         async with self.client.stream(
@@ -225,6 +243,43 @@ class _Response:
     body: bytes
     headers: dict[str, str]
     moved_to: str | None
+
+
+_FEED_TYPES = {
+    "application/rss+xml": 0,
+    "application/atom+xml": 0,
+    "application/feed+json": 1,
+    "application/json": 2,
+    "application/rdf+xml": 1,
+    "text/xml": 2,
+    "application/xml": 2,
+}
+
+
+class _AlternateLinks(HTMLParser):
+    """Collects ``<link rel="alternate" type="…feed type…" href>`` of a page, best first."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self._links: list[tuple[int, int, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ("link", "a"):
+            return
+        values = {k.lower(): (v or "") for k, v in attrs}
+        rel = values.get("rel", "").lower().split()
+        kind = values.get("type", "").lower().split(";")[0].strip()
+        href = values.get("href", "").strip()
+        if "alternate" in rel and kind in _FEED_TYPES and href:
+            self._links.append((_FEED_TYPES[kind], len(self._links), href))
+
+    @property
+    def found(self) -> list[str]:
+        seen: list[str] = []
+        for _, _, href in sorted(self._links):
+            if href not in seen:
+                seen.append(href)
+        return seen
 
 
 def _permanent_target(response: httpx.Response) -> str | None:
