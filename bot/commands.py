@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +17,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Update,
 )
 from telegram.error import TelegramError
@@ -24,13 +26,16 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    MessageHandler,
+    filters,
 )
 
 from bot.config import parse_clock
-from bot.errors import QueryError
+from bot.errors import ParseError, QueryError
 from bot.models import MODES, OutgoingMessage, Topic
 from bot.pipeline import CycleReport, Pipeline
 from bot.render import esc, feed_health, render_latest, render_why, split_blocks
+from bot.sources.opml import read_opml, write_opml
 
 __all__ = ["COMMANDS", "BotCommands", "bot_commands", "register"]
 
@@ -55,6 +60,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("addfeed", "Poll a new feed: /addfeed URL (admins)"),
     ("removefeed", "Stop polling a feed: /removefeed URL (admins)"),
     ("broadcast", "A message to every chat: /broadcast TEXT (admins)"),
+    ("exportfeeds", "The feeds as an OPML file; send one back to add feeds (admins)"),
     ("channel", "Send topics to a channel: /channel @name isis"),
     ("settings", "Your settings: timezone, digest time, previews, modes"),
     ("timezone", "Your timezone: /timezone Europe/Berlin"),
@@ -69,6 +75,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 )
 _TOGGLE = "t:"
 DEFAULT_QUIET = ("22:00", "07:00")
+MAX_OPML_BYTES = 2_000_000
 _Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 
@@ -874,6 +881,47 @@ class BotCommands:
         else:
             await self._reply(update, "No feed with that address was added; see /feeds.")
 
+    async def export_feeds(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/exportfeeds: every feed as an OPML file (admins only)."""
+        if not await self._admin(update):
+            return
+        chat = update.effective_chat
+        if chat is None:
+            return
+        feeds = self.pipeline.all_feeds()
+        await context.bot.send_document(
+            chat.id,
+            document=InputFile(write_opml(feeds).encode("utf-8"), filename="newsbot-feeds.opml"),
+            caption=f"{len(feeds)} feeds. Send an OPML file back to me to add feeds.",
+        )
+
+    async def import_feeds(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An OPML file sent to the bot: its feeds are added (admins only)."""
+        message = update.effective_message
+        document = message.document if message else None
+        user = update.effective_user
+        if document is None or user is None:
+            return
+        if not await self._admin(update):
+            return
+        if (document.file_size or 0) > MAX_OPML_BYTES:
+            await self._reply(update, f"❌ That file is over {MAX_OPML_BYTES // 1_000_000} MB.")
+            return
+        data = bytes(await (await document.get_file()).download_as_bytearray())
+        try:
+            listed = read_opml(data, interval=self.pipeline.added_feed_interval)
+        except ParseError as exc:
+            await self._reply(update, f"❌ {esc(str(exc))}")
+            return
+        # Feeds added in a chat may only reach public addresses, like /addfeed.
+        public = [replace(f, public_only=True) for f in listed.feeds]
+        added, known = self.pipeline.import_feeds(public, added_by=user.id)
+        lines = [
+            f"📥 {added} feeds added, {known} already polled; they are polled as they come due."
+        ]
+        lines += [f"skipped {esc(reason)}" for reason in listed.skipped[:20]]
+        await self._reply(update, "\n".join(lines))
+
     async def broadcast(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/broadcast TEXT: an announcement to every chat, paced and kept until delivered."""
         if not await self._admin(update):
@@ -975,6 +1023,7 @@ def register(application: Application, commands: BotCommands) -> None:  # type: 
         "addfeed": commands.add_feed,
         "removefeed": commands.remove_feed,
         "broadcast": commands.broadcast,
+        "exportfeeds": commands.export_feeds,
         "channel": commands.channel,
     }
     for name, callback in handlers.items():
@@ -985,6 +1034,8 @@ def register(application: Application, commands: BotCommands) -> None:  # type: 
     application.add_handler(CallbackQueryHandler(commands.more_like_this, pattern="^more:"))
     application.add_handler(CallbackQueryHandler(commands.mute_story, pattern=r"^ms:\d+$"))
     application.add_handler(CallbackQueryHandler(commands.settings_button, pattern="^set:"))
+    opml = filters.Document.FileExtension("opml") | filters.Document.FileExtension("xml")
+    application.add_handler(MessageHandler(opml & filters.ChatType.PRIVATE, commands.import_feeds))
     application.add_error_handler(commands.on_error)
 
 

@@ -28,7 +28,10 @@ What is checked, like Telegram does:
 * ``reply_markup`` must be valid JSON of a keyboard; inline keyboards are fully checked
   (``callback_data`` 1-64 bytes, else ``BUTTON_DATA_INVALID``).
 
-Limitations: no files/media methods, no inline mode, no webhooks, no 409 for concurrent
+Documents: ``sendDocument`` (multipart upload, recorded with its bytes) and ``getFile`` with
+the download path, for documents a test sends as a user (:meth:`FakeBotAPI.send_user_document`).
+
+Limitations: no other files/media methods, no inline mode, no webhooks, no 409 for concurrent
 ``getUpdates``, and the "user must have started the bot" rule is ignored. The server never opens
 outgoing connections: it only listens on 127.0.0.1 (the host name is never resolved).
 """
@@ -54,7 +57,7 @@ from email.message import EmailMessage
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NoReturn
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 __all__ = [
     "FakeBotAPI",
@@ -619,7 +622,20 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        if self.path.startswith("/file/bot"):
+            self._send_file()
+            return
         self._dispatch()
+
+    def _send_file(self) -> None:
+        """A file a user sent, as ``getFile`` told the bot where to download it."""
+        fake = self.server.fake
+        token, _, path = unquote(self.path[len("/file/bot") :]).partition("/")
+        data = fake._files.get(path.rsplit("/", 1)[-1]) if token == fake.token else None
+        self.send_response(200 if data is not None else 404)
+        self.send_header("Content-Length", str(len(data or b"")))
+        self.end_headers()
+        self.wfile.write(data or b"")
 
     def do_POST(self) -> None:
         self._dispatch()
@@ -705,6 +721,7 @@ class FakeBotAPI:
         self._message_counters: dict[int, int] = {}
         self._messages: dict[tuple[int, int], JSON] = {}
         self._chats: dict[int, JSON] = {}
+        self._files: dict[str, bytes] = {}
         self._users: dict[int, JSON] = {}
         self._last_user_in_chat: dict[int, int] = {}
         self._callback_ids = itertools.count(4_000_000_000_001)
@@ -737,6 +754,8 @@ class FakeBotAPI:
             "getchat": self._m_get_chat,
             "getchatmember": self._m_get_chat_member,
             "getchatadministrators": self._m_get_chat_administrators,
+            "senddocument": self._m_send_document,
+            "getfile": self._m_get_file,
             "close": self._m_true,
             "logout": self._m_true,
         }
@@ -840,6 +859,44 @@ class FakeBotAPI:
                 message["reply_to_message"] = copy.deepcopy(original)
             self._messages[(chat_id, message["message_id"])] = message
             self._queue_update("channel_post" if chat_type == "channel" else "message", message)
+            return copy.deepcopy(message)
+
+    def send_user_document(
+        self,
+        chat_id: int,
+        filename: str,
+        content: bytes,
+        *,
+        caption: str | None = None,
+        mime_type: str = "application/octet-stream",
+        user_id: int | None = None,
+    ) -> JSON:
+        """Queue a ``message`` update with a document a user sent; the bot can fetch it with
+        ``getFile`` and a download from ``/file/bot<token>/<file_path>``."""
+        uid = chat_id if user_id is None else user_id
+        with self._cond:
+            chat = self._register_chat(chat_id, "private", "alice")
+            user = self._register_user(uid, "alice")
+            file_id = f"doc{len(self._files) + 1}"
+            self._files[file_id] = content
+            message: JSON = {
+                "message_id": self._next_message_id(chat_id),
+                "date": int(time.time()),
+                "chat": dict(chat),
+                "from": dict(user),
+                "document": {
+                    "file_id": file_id,
+                    "file_unique_id": f"u{file_id}",
+                    "file_name": filename,
+                    "mime_type": mime_type,
+                    "file_size": len(content),
+                },
+            }
+            if caption is not None:
+                message["caption"] = caption
+            self._last_user_in_chat[chat_id] = uid
+            self._messages[(chat_id, message["message_id"])] = message
+            self._queue_update("message", message)
             return copy.deepcopy(message)
 
     def press_button(
@@ -1424,6 +1481,59 @@ class FakeBotAPI:
             if markup is not None:
                 record["reply_markup"] = markup
             self.sent.append(record)
+            self._cond.notify_all()
+            return copy.deepcopy(message)
+
+    def _m_get_file(self, params: JSON) -> JSON:
+        file_id = str(params.get("file_id") or "")
+        with self._cond:
+            data = self._files.get(file_id)
+        if data is None:
+            raise _bad_request("invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(data),
+            "file_path": f"documents/{file_id}",
+        }
+
+    def _m_send_document(self, params: JSON) -> JSON:
+        """Records the document (``document`` holds filename, content_type and content)."""
+        chat_id = self._chat_id(params)
+        document = params.get("document")
+        if not isinstance(document, dict) or not document.get("content"):
+            raise _bad_request("there is no document in the request")
+        with self._cond:
+            self._check_injections(chat_id)
+            self._take_rate_token(chat_id)
+            now = int(time.time())
+            message: JSON = {
+                "message_id": self._next_message_id(chat_id),
+                "from": self._bot_user(),
+                "chat": self._chat(chat_id),
+                "date": now,
+                "document": {
+                    "file_id": f"sent{len(self.sent)}",
+                    "file_unique_id": f"usent{len(self.sent)}",
+                    "file_name": document.get("filename"),
+                    "file_size": len(document["content"]),
+                },
+            }
+            caption = params.get("caption")
+            if caption:
+                message["caption"] = caption
+            self._messages[(chat_id, message["message_id"])] = message
+            self.sent.append(
+                {
+                    "chat_id": chat_id,
+                    "message_id": message["message_id"],
+                    "date": now,
+                    "text": caption or "",
+                    "plain_text": caption or "",
+                    "document": document,
+                    "message": copy.deepcopy(message),
+                }
+            )
             self._cond.notify_all()
             return copy.deepcopy(message)
 

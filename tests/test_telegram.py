@@ -650,3 +650,33 @@ async def test_broadcast_reaches_every_chat_and_reports_go_to_the_admin_chat(
         [report] = await asyncio.to_thread(fake.wait_for_messages, -900, 1)
         assert "is down: HTTP 503 (http5xx, 3 failures in a row)" in report["text"]
     assert not any("is down" in m["text"] for m in fake.messages_to(USER))
+
+
+async def test_admins_export_feeds_as_opml_and_add_feeds_by_sending_one(
+    settings: Settings, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    from bot.sources.opml import read_opml
+
+    opml = (
+        b'<?xml version="1.0"?><opml version="2.0"><head/><body>'
+        b'<outline type="rss" text="Public" xmlUrl="https://news.example/rss.xml"/>'
+        b'<outline type="rss" text="Mine" xmlUrl="' + feeds.url("/feed.xml").encode() + b'"/>'
+        b"</body></opml>"
+    )
+    async with running(settings, fake):
+        [refused] = await say(fake, OTHER, "/exportfeeds")
+        assert "for the bot's admins" in refused["text"]
+        before = len(fake.messages_to(USER))
+        fake.send_user_document(USER, "mine.opml", opml)
+        [imported] = (await asyncio.to_thread(fake.wait_for_messages, USER, before + 1))[before:]
+        assert "1 feeds added, 1 already polled" in imported["text"]
+        before = len(fake.messages_to(USER))
+        fake.send_user_message(USER, "/exportfeeds")
+        [export] = (await asyncio.to_thread(fake.wait_for_messages, USER, before + 1))[before:]
+        assert export["document"]["filename"] == "newsbot-feeds.opml"
+        listed = read_opml(export["document"]["content"], interval=300).feeds
+        assert [f.url for f in listed] == [feeds.url("/feed.xml"), "https://news.example/rss.xml"]
+        before = len(fake.messages_to(OTHER))
+        fake.send_user_document(OTHER, "theirs.opml", opml)
+        [no] = (await asyncio.to_thread(fake.wait_for_messages, OTHER, before + 1))[before:]
+        assert "for the bot's admins" in no["text"]
