@@ -816,8 +816,8 @@ class BotCommands:
         liked, disliked = self.store.feedback_counts()
         lines = [
             "<b>newsbot</b>",
-            f"Feeds: {st.feeds_ok} ok, {st.feeds_failing} failing "
-            f"(of {len(self.pipeline.all_feeds())})",
+            f"Feeds: {st.feeds_ok} ok, {st.feeds_failing} failing ({st.feeds_down} down), "
+            f"{st.feeds_retired} retired (of {len(self.pipeline.all_feeds())}); /feeds",
             f"Items: {st.items} stored, {st.items_today} in the last 24 h; {st.matches} matches",
             f"Alerts: {st.sent} sent, {st.pending} pending"
             + (f", oldest from {self._when(st.oldest_pending)}" if st.oldest_pending else ""),

@@ -405,7 +405,7 @@ async def test_operator_stats_and_feeds(
         await wait_until(lambda: feeds.count("/feed.xml") >= 1)
         await asyncio.sleep(0.2)
         [stats] = await say(fake, USER, "/stats")
-        assert "Feeds: 0 ok, 1 failing (of 1)" in stats["text"]
+        assert "Feeds: 0 ok, 1 failing (0 down), 0 retired (of 1)" in stats["text"]
         [health] = await say(fake, USER, "/feeds")
         assert "feed.xml: failing ×1 (http5xx)" in health["text"]
         assert "last error: HTTP 503" in health["text"] and "next poll:" in health["text"]

@@ -48,6 +48,9 @@ class Stats:
     oldest_pending: datetime | None
     feeds_ok: int
     feeds_failing: int
+    feeds_retired: int = 0
+    feeds_down: int = 0
+    """Failing long enough that the admins were told."""
 
 
 class Store(ABC):

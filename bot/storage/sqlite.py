@@ -953,6 +953,10 @@ class SQLiteStore(Store):
             feeds_failing=one(
                 "SELECT COUNT(*) FROM feeds WHERE error_count > 0 AND retired = 0"
             ).fetchone()[0],
+            feeds_retired=one("SELECT COUNT(*) FROM feeds WHERE retired = 1").fetchone()[0],
+            feeds_down=one(
+                "SELECT COUNT(*) FROM feeds WHERE down_notified = 1 AND retired = 0"
+            ).fetchone()[0],
         )
 
 
