@@ -20,6 +20,7 @@ PURE = {
     "bot.explain",
     "bot.stories",
     "bot.digest",
+    "bot.schedule",
 }
 BOTTOM = {"bot.models", "bot.errors"}
 
