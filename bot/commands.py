@@ -521,7 +521,7 @@ class BotCommands:
             else:
                 self._set_quiet(chat_id, DEFAULT_QUIET)
         elif data.startswith("set:unmute:"):
-            self.store.mute(chat_id, data.split(":", 2)[2], self.clock())
+            self.store.unmute(chat_id, data.split(":", 2)[2])
         else:
             _, what, topic_id = data.split(":", 2)
             current = self.store.modes(chat_id).get(topic_id)
@@ -720,7 +720,7 @@ class BotCommands:
         if topic is None:
             await self._reply(update, "Send /unmute <code>topic</code>")
             return
-        self.store.mute(chat_id, topic.id, self.clock())
+        self.store.unmute(chat_id, topic.id)
         await self._reply(update, f"🔊 <b>{esc(topic.name)}</b> unmuted.")
 
     def _local(self, chat_id: int, when: datetime) -> str:
@@ -837,10 +837,10 @@ class BotCommands:
         for feed in self.pipeline.all_feeds():
             text = feed_health(feed, self.store.feed_state(feed.url), now, self.pipeline.timezone)
             head, _, rest = text.partition("\n")
-            lines.append(f"<b>{esc(head)}</b>\n{esc(rest)}")
+            lines.append((f"<b>{esc(head)}</b>\n{esc(rest)}", text))
         await self._reply_messages(
             update,
-            split_blocks([(line, line) for line in lines])
+            split_blocks(lines)
             or [OutgoingMessage("No feeds configured.", "No feeds configured.")],
         )
 
@@ -864,7 +864,7 @@ class BotCommands:
             f"{report.alerts} alerts queued; polled every {feed.interval // 60} min from now.",
         )
         if report.alerts:
-            await self.pipeline.deliver_pending()
+            self.pipeline.kick_delivery()  # in the background: the bot keeps answering
 
     async def remove_feed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/removefeed URL: stop polling a feed added in a chat (admins only)."""
@@ -933,7 +933,7 @@ class BotCommands:
             return
         chats = self.pipeline.broadcast(text, user.id)
         await self._reply(update, f"📣 Queued for {chats} chats.")
-        await self.pipeline.deliver_pending()
+        self.pipeline.kick_delivery()  # in the background: the bot keeps answering
 
     async def channel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/channel @name TOPIC…: alerts of these topics go to a channel (or ``off``).
@@ -986,9 +986,8 @@ class BotCommands:
         for topic in topics:
             assert topic is not None
             self.store.subscribe(target.id, topic.id, now)
-        names = ", ".join(
-            esc(t.name) for t in self.topics.values() if t.id in self.store.subscriptions(target.id)
-        )
+        routed = self.store.subscriptions(target.id)
+        names = ", ".join(esc(t.name) for t in self.topics.values() if t.id in routed)
         await self._reply(update, f"📣 {esc(args[0])} gets alerts of: {names or 'nothing'}.")
 
 

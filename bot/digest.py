@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.models import DigestEntry, Item
+from bot.summarize import best_summary
 
 __all__ = ["Briefing", "StoryLine", "build_briefing"]
 
@@ -67,11 +68,6 @@ class Briefing:
         return bool(self.sections)
 
 
-def _informative(entry: DigestEntry) -> tuple[int, float, float]:
-    # The report with the most to say tells the story: its summary, then its text, decide.
-    return (len(entry.summary), float(len(entry.item.text)), entry.score)
-
-
 def build_briefing(
     entries: Iterable[DigestEntry],
     *,
@@ -100,7 +96,9 @@ def build_briefing(
             best_topic[entry.topic_id] = max(best_topic.get(entry.topic_id, 0.0), entry.score)
         topics = sorted(best_topic, key=lambda t: (-best_topic[t], t))
         items = {e.item.key: e for e in group}
-        teller = max(items.values(), key=_informative)
+        reports = sorted(items.values(), key=lambda e: e.item.published)
+        # The same rule as an edited alert: the report with the most to say tells the story.
+        teller = reports[best_summary([(e.item.title, e.item.text) for e in reports])]
         sources = _sources(group)
         latest = max(e.item.published for e in group)
         first = min(e.item.published for e in group)

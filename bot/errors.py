@@ -20,6 +20,8 @@ adapters catch library exceptions and re-raise these with the reason only.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 __all__ = [
     "NETWORK_KINDS",
     "ChatMoved",
@@ -102,11 +104,20 @@ class SourceError(NewsbotError):
 
     kind = "error"
 
-    def __init__(self, message: str, *, kind: str | None = None, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str | None = None,
+        status: int | None = None,
+        retry_at: datetime | None = None,
+    ):
         super().__init__(message)
         if kind is not None:
             self.kind = kind
         self.status = status
+        self.retry_at = retry_at
+        """When the server asked to be tried again (Retry-After), if it did."""
 
     @property
     def network(self) -> bool:

@@ -133,7 +133,7 @@ class FeedConfig:
     topics: tuple[str, ...] | None = None
     """Only these topics apply to the feed's items (None: all); watches always do."""
     language: str | None = None
-    """The feed's language as configured (shown to operators)."""
+    """The feed's language as configured (shown to operators in `newsbot feeds` and /feeds)."""
 
 
 @dataclass(slots=True)

@@ -144,10 +144,13 @@ def normalize(raw: RawEntry, now: datetime | None = None) -> Item:
     if not title:
         first = text.split("\n", 1)[0]
         title = first[:120] + ("…" if len(first) > 120 else "")
-    published = raw.published or now or datetime.now(UTC)
+    clock = now or datetime.now(UTC)
+    published = raw.published or clock
     if published.tzinfo is None:
         published = published.replace(tzinfo=UTC)
-    published = published.astimezone(UTC)
+    # A date in the future is a feed's mistake (or a wrong timezone): it would sort first for
+    # ever and move the story window ahead, so it counts as "now".
+    published = min(published.astimezone(UTC), clock.astimezone(UTC))
     link = canonical_url(raw.link) if raw.link else None
     key = dedup_key(raw.source, raw.guid, raw.link, title, text)
     return Item(

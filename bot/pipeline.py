@@ -71,8 +71,6 @@ log = logging.getLogger(__name__)
 
 DOWN_AFTER = 3
 """Failures in a row after which the admins are told a feed is down."""
-NETWORK_DOWN_AFTER = 3
-"""Distinct feeds unreachable with no success in between: the network, not the feeds."""
 PER_HOST = 2
 _WATCH_NAME = re.compile(r"^[\w-]{1,30}$")
 MAX_DELIVERY_BACKOFF = timedelta(hours=1)
@@ -100,6 +98,16 @@ async def send_message(notifier: Notifier, chat_id: int, message: OutgoingMessag
                 message_id = message_id if message_id is not None else piece_id
         first = first if first is not None else message_id
     return first
+
+
+@dataclass(frozen=True, slots=True)
+class _Unreachable:
+    """A feed whose server could not be reached, held until its batch is judged."""
+
+    feed: FeedConfig
+    state: FeedState
+    error: SourceError
+    at: datetime
 
 
 @dataclass(slots=True)
@@ -190,18 +198,27 @@ class Pipeline:
         self.added_feed_interval = added_feed_interval
         self.max_poll_interval = max_poll_interval
         self._poll_slots = asyncio.Semaphore(max(1, poll_concurrency))
-        self._unreachable: set[str] = set()
+        self._kicked: asyncio.Future[DeliveryReport] | None = None
+        self._edited: dict[tuple[int, int], datetime] = {}
         self.rng = rng or random.Random()
         self._reported: dict[str, datetime] = {}
         self.clock = clock
         self.monotonic = monotonic
         self.set_topics(topics, aliases)
         self._deliver_lock = asyncio.Lock()
-        self.stories = StoryIndex(story_window)
-        now = clock()
-        for item in store.items_since(now - story_window, published=True):
-            if item.story:
-                self.stories.add_known(item, item.story)
+        self.story_window = story_window
+        self._stories: StoryIndex | None = None
+
+    @property
+    def stories(self) -> StoryIndex:
+        """The story index, rebuilt from the items stored in the last window when first needed
+        (not at start-up: commands that never ingest do not pay for it)."""
+        if self._stories is None:
+            self._stories = StoryIndex(self.story_window)
+            for item in self.store.items_since(self.clock() - self.story_window, published=True):
+                if item.story:
+                    self._stories.add_known(item, item.story)
+        return self._stories
 
     def set_topics(self, topics: Sequence[Topic], aliases: Mapping[str, str] | None = None) -> None:
         """(Re)load the configured topics; the chats' watches are kept."""
@@ -357,15 +374,23 @@ class Pipeline:
 
     # ------------------------------------------------------------------ sources
     async def poll_feed(
-        self, feed: FeedConfig, *, force: bool = False, tell_admins: bool = True
+        self,
+        feed: FeedConfig,
+        *,
+        force: bool = False,
+        tell_admins: bool = True,
+        unreachable: list[_Unreachable] | None = None,
     ) -> FeedReport:
         """Poll one feed. Never raises: a failure is recorded on the feed and reported.
 
         Feed health: a failure is classified (DNS, connect, timeout, TLS, HTTP 4xx/5xx, parse…)
-        and the next try backs off, doubling up to 24 h, never giving up; the admins hear once
-        when a feed goes down (:data:`DOWN_AFTER` failures in a row) and once when it is back.
-        When several feeds fail to be reached and none succeeds, the network is down, not the
-        feeds: the failures are not counted against them. A 410 Gone retires the feed.
+        and the next try backs off, doubling up to 24 h (or as Retry-After says), never giving
+        up; the admins hear once when a feed goes down (:data:`DOWN_AFTER` failures in a row)
+        and once when it is back. A 410 Gone retires the feed.
+
+        ``unreachable``: in a batch, failures to reach a server at all are collected there
+        instead, and judged once the batch is done (:meth:`_judge_unreachable`): when no feed
+        could be reached, our network is down and the feeds are not blamed.
         """
         if self.feed_source is None:
             return FeedReport(feed.url, ok=False, error="no feed source configured")
@@ -377,17 +402,20 @@ class Pipeline:
             return FeedReport(feed.url, ok=True, skipped=True, retry_at=state.next_poll_at)
         try:
             result = await self.feed_source.fetch(feed, state)
+            stored = alerts = 0
+            if not result.not_modified:
+                if result.warning:
+                    log.info("feed %s is malformed but readable: %s", feed.url, result.warning)
+                stored, alerts = self.ingest(result.entries, topics=feed.topics)
         except SourceError as exc:
+            if unreachable is not None and exc.network:
+                unreachable.append(_Unreachable(feed, state, exc, now))
+                return FeedReport(feed.url, ok=False, error=str(exc))
             return await self._feed_failed(feed, state, exc, now, tell_admins)
         except Exception as exc:  # a bug in one feed's handling must not stop the others
             log.exception("feed %s: unexpected error", feed.url)
-            return FeedReport(feed.url, ok=False, error=f"internal error: {type(exc).__name__}")
-        self._unreachable.clear()  # something answered: the network is up
-        stored = alerts = 0
-        if not result.not_modified:
-            if result.warning:
-                log.info("feed %s is malformed but readable: %s", feed.url, result.warning)
-            stored, alerts = self.ingest(result.entries, topics=feed.topics)
+            error = SourceError(f"internal error: {type(exc).__name__}", kind="internal")
+            return await self._feed_failed(feed, state, error, now, tell_admins=False)
         new_state = result.state
         was_down = state.down_notified
         new_state.error_count = 0
@@ -430,7 +458,11 @@ class Pipeline:
         exc: SourceError,
         now: datetime,
         tell_admins: bool,
+        *,
+        charge: bool = True,
     ) -> FeedReport:
+        """Record a failed poll. ``charge=False``: our network was down, not the feed: no
+        failure is counted and the next try comes at the feed's usual pace."""
         state.last_error = str(exc)
         state.error_kind = exc.kind
         state.last_checked_at = now
@@ -448,24 +480,14 @@ class Pipeline:
                     every=timedelta(0),
                 )
             return FeedReport(feed.url, ok=False, error=str(exc))
-        offline = False
-        if exc.network:
-            self._unreachable.add(feed.url)
-            offline = len(self._unreachable) >= NETWORK_DOWN_AFTER
-        if offline:
-            # Every feed tried lately was unreachable and none answered: our network is down.
-            # Not the feed's fault: try again at its usual pace, without counting a failure.
-            wait = timedelta(seconds=feed.interval)
-        else:
+        wait = timedelta(seconds=feed.interval)
+        if charge:
             state.error_count += 1
-            wait = backoff(timedelta(seconds=feed.interval), state.error_count)
-        retry_at = max(now + wait, state.next_poll_at or now)
+            wait = backoff(wait, state.error_count)
+        retry_at = max(now + wait, exc.retry_at or now)  # Retry-After, even beyond a day
         state.next_poll_at = retry_at
         notify = (
-            tell_admins
-            and not offline
-            and not state.down_notified
-            and state.error_count >= DOWN_AFTER
+            tell_admins and charge and not state.down_notified and state.error_count >= DOWN_AFTER
         )
         if notify:
             state.down_notified = True
@@ -476,7 +498,7 @@ class Pipeline:
             exc.kind,
             exc,
             state.error_count,
-            ", the network looks down" if offline else "",
+            "" if charge else "; not counted: the network is down",
             retry_at.astimezone(self.timezone).strftime("%H:%M"),
         )
         if notify:
@@ -488,33 +510,91 @@ class Pipeline:
             )
         return FeedReport(feed.url, ok=False, error=str(exc), retry_at=retry_at)
 
+    async def _judge_unreachable(self, unreachable: Sequence[_Unreachable], any_ok: bool) -> None:
+        """Failures to reach servers, collected over a batch: the feeds' fault, or ours?
+
+        If some feed of the batch answered, the network is up: each failure counts. If none
+        did, one feed that answered lately is asked again (a conditional GET, cheap); if it
+        does not answer either, our network is down and no feed is blamed.
+        """
+        if not unreachable:
+            return
+        online = any_ok or await self._network_up(unreachable)
+        if not online:
+            log.warning(
+                "%d feeds unreachable and none answered: the network looks down",
+                len(unreachable),
+            )
+        for u in unreachable:
+            await self._feed_failed(u.feed, u.state, u.error, u.at, True, charge=online)
+
+    async def _network_up(self, unreachable: Sequence[_Unreachable]) -> bool:
+        """Ask the feed that answered most recently (outside this batch) again. With no such
+        feed: healthy feeds do not all fail at once, so if two or more of the unreachable
+        ones were healthy until now, it is our network."""
+        if self.feed_source is None:
+            return True
+        failing = {u.feed.url for u in unreachable}
+        healthy = sum(1 for u in unreachable if u.state.last_success_at and not u.state.error_count)
+        states = [
+            s
+            for s in self.store.feed_states()
+            if s.url not in failing and s.last_success_at and not s.retired
+        ]
+        feeds = {f.url: f for f in self.all_feeds()}
+        for state in sorted(states, key=lambda s: s.last_success_at or s.url, reverse=True):
+            if state.url in feeds:
+                try:
+                    await self.feed_source.fetch(feeds[state.url], state)
+                except SourceError as exc:
+                    return not exc.network
+                return True
+        return healthy < 2
+
     async def poll_due(self, feeds: Sequence[FeedConfig] | None = None) -> CycleReport:
-        """Poll the feeds that are due (the scheduler's tick), then deliver if anything matched."""
+        """Poll the feeds that are due (the scheduler's tick); delivery starts in the
+        background if anything matched, so the next tick is not held up by sending."""
         now = self.clock()
+        states = {s.url: s for s in self.store.feed_states()}
         due = []
         for feed in self.all_feeds() if feeds is None else feeds:
-            state = self.store.feed_state(feed.url)
-            if not state.retired and (state.next_poll_at is None or state.next_poll_at <= now):
+            state = states.get(feed.url)
+            if state is None or (
+                not state.retired and (state.next_poll_at is None or state.next_poll_at <= now)
+            ):
                 due.append(feed)
         report = CycleReport()
         report.feeds.extend(await self._poll_many(due, force=False))
         report.alerts = sum(f.alerts for f in report.feeds)
         if report.alerts:
-            await self.deliver_pending()
+            self.kick_delivery()
         return report
+
+    def kick_delivery(self) -> None:
+        """Start sending what is due, in the background (one run at a time)."""
+        if self._kicked is None or self._kicked.done():
+            self._kicked = asyncio.ensure_future(self.deliver_pending())
+
+    async def settle(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for a delivery started in the background."""
+        if self._kicked is not None and not self._kicked.done():
+            await asyncio.wait({self._kicked}, timeout=timeout)
 
     async def _poll_many(self, feeds: Sequence[FeedConfig], *, force: bool) -> list[FeedReport]:
         """Poll ``feeds`` concurrently, at most ``poll_concurrency`` at once and
         :data:`PER_HOST` per host, so no server sees a burst from us."""
         hosts: dict[str, asyncio.Semaphore] = {}
+        unreachable: list[_Unreachable] = []
 
         async def one(feed: FeedConfig) -> FeedReport:
             host = urlsplit(feed.url).hostname or ""
             per_host = hosts.setdefault(host, asyncio.Semaphore(PER_HOST))
             async with per_host, self._poll_slots:
-                return await self.poll_feed(feed, force=force)
+                return await self.poll_feed(feed, force=force, unreachable=unreachable)
 
-        return list(await asyncio.gather(*(one(f) for f in feeds)))
+        reports = list(await asyncio.gather(*(one(f) for f in feeds)))
+        await self._judge_unreachable(unreachable, any(r.ok for r in reports))
+        return reports
 
     def all_feeds(self) -> list[FeedConfig]:
         """The config file's feeds, then those added in chats (a URL only once)."""
@@ -544,6 +624,7 @@ class Pipeline:
                 found = await self.feed_source.discover(feed) if self.feed_source else []
             except SourceError:
                 found = []
+            self.store.forget_feed(url)  # the page is not polled: nothing to remember of it
             for candidate in found[:3]:
                 if any(f.url == candidate for f in self.all_feeds()):
                     raise ValueError(f"that page's feed {candidate} is already polled")
@@ -551,7 +632,9 @@ class Pipeline:
                 report = await self.poll_feed(feed, force=True, tell_admins=False)
                 if report.ok:
                     break
+                self.store.forget_feed(candidate)
         if not report.ok:
+            self.store.forget_feed(feed.url)
             raise ValueError(f"cannot read it as a feed: {report.error}")
         feed = replace(feed, name=report.title)
         self.store.add_feed(feed, added_by, self.clock())
@@ -637,6 +720,7 @@ class Pipeline:
         """
         report = DeliveryReport()
         async with self._deliver_lock:
+            self._edited = {}
             now = self.monotonic()
             self.pacer.forget(idle=120.0, now=now)
             for chat in [c for c, t in self._last_served.items() if now - t > 3600]:
@@ -803,7 +887,9 @@ class Pipeline:
                 continue
             self.pacer.record(chat_id, tasks[0].chat_kind, self.monotonic())
             for task in tasks:
-                self.store.mark_sent(task.item.key, chat_id, first, self.clock())
+                # No message id: the digest is not the alert of any one story, so a story
+                # update must not edit it.
+                self.store.mark_sent(task.item.key, chat_id, None, self.clock())
             report.sent += len(tasks)
             log.info("chat %s: %d waiting alerts sent as one digest", chat_id, len(tasks))
 
@@ -813,6 +899,12 @@ class Pipeline:
         """A story update: edit the chat's alert of the story to list every source, instead
         of sending another alert. One edit covers every update waiting for that alert."""
         assert task.edit_of is not None
+        key = (task.chat_id, task.edit_of)
+        done = self._edited.get(key)
+        if done is not None and task.created_at <= done:
+            return True  # an edit of this run already showed it
+        # What the edit shows is read now; it covers the updates stored until now, and only
+        # those: one stored while the edit is on its way gets its own.
         now = self.clock()
         head = None
         if task.head_sent and task.edit_message_id is not None:
@@ -822,8 +914,9 @@ class Pipeline:
             # is no message to edit: nothing to send.
             report.merged += self.store.mark_edited(task.chat_id, task.edit_of, None, now)
             return True
+        sources = self.store.story_sources({head.item.story}).get(head.item.story, task.sources)
         head = replace(
-            head, sources=task.sources, item_ref=task.edit_of, summary=self._story_summary(head)
+            head, sources=sources, item_ref=task.edit_of, summary=self._story_summary(head)
         )
         message = render_alert(head, self.topics, self.chat_timezone(task.chat_timezone))
         if task.previews:
@@ -831,7 +924,8 @@ class Pipeline:
         if not await notifier.edit(task.chat_id, task.edit_message_id, message):
             log.info("chat %s: alert %s can no longer be edited", task.chat_id, task.edit_of)
         report.edited += 1
-        self.store.mark_edited(task.chat_id, task.edit_of, task.edit_message_id, self.clock())
+        self._edited[key] = now
+        self.store.mark_edited(task.chat_id, task.edit_of, task.edit_message_id, now)
         return True
 
     def _story_summary(self, head: DeliveryTask) -> str:

@@ -466,6 +466,11 @@ def feed_health(feed: FeedConfig, state: FeedState, now: datetime, tz: ZoneInfo)
         status = "ok"
     origin = " [added]" if feed.added else ""
     lines = [f"{feed.name or feed.url}{origin}: {status}", f"  url: {feed.url}"]
+    if feed.language or feed.topics is not None:
+        options = [f"language {feed.language}"] if feed.language else []
+        if feed.topics is not None:
+            options.append("topics " + (", ".join(feed.topics) or "none"))
+        lines.append("  " + "; ".join(options))
     if state.moved_to:
         lines.append(f"  moved permanently to {state.moved_to} (update the config)")
     lines.append(f"  last success: {when(state.last_success_at)}")

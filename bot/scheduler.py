@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 class Ticker:
     """The scheduler and the jobs it is running, so that stopping can let them finish."""
 
-    def __init__(self, scheduler: AsyncIOScheduler) -> None:
+    def __init__(self, scheduler: AsyncIOScheduler, pipeline: Pipeline | None = None) -> None:
         self.scheduler = scheduler
+        self.pipeline = pipeline
         self.running: set[asyncio.Task[None]] = set()
 
     def guarded(
@@ -68,6 +69,8 @@ class Ticker:
         self.scheduler.pause()
         if self.running:
             await asyncio.wait(set(self.running), timeout=timeout)
+        if self.pipeline is not None:  # a delivery a job started in the background
+            await self.pipeline.settle(timeout)
         self.scheduler.shutdown(wait=False)
 
 
@@ -116,7 +119,7 @@ def build_scheduler(pipeline: Pipeline, settings: Settings) -> Ticker:
         timezone=settings.timezone,
         job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 120},
     )
-    ticker = Ticker(scheduler)
+    ticker = Ticker(scheduler, pipeline)
     _guarded = ticker.guarded
     now = datetime.now(UTC)
 

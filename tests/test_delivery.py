@@ -379,3 +379,42 @@ async def test_a_report_with_new_facts_is_a_new_alert_and_a_muted_story_is_silen
     assert edit["message_id"] == second["message_id"]  # the latest alert of the story
     assert "📰 +2 sources: Reuters, BBC News" in parse_html(edit["text"])[0]
     assert len(fake.messages_to(2)) == 1  # muted: neither the new alert nor an edit
+
+
+async def test_several_updates_waiting_for_one_alert_make_one_edit(
+    tmp_path: Path, fake: FakeBotAPI
+) -> None:
+    now = [T_EVENT]
+    async with Bot(fake.token, base_url=fake.base_url) as bot:
+        pipeline = _pipeline(tmp_path, bot, clock=lambda: now[0])
+        pipeline.store.upsert_chat(1, "private", "", now[0])
+        pipeline.store.subscribe(1, "isis", now[0])
+        pipeline.ingest([_report(0, *SAME_EVENT[0])])
+        await pipeline.deliver_pending()
+        for n, report in enumerate(SAME_EVENT[1:], start=1):  # they pile up (e.g. a 429)
+            now[0] = T_EVENT + timedelta(minutes=n)
+            pipeline.ingest([_report(n, *report)])
+        delivered = await pipeline.deliver_pending()
+    assert delivered.edited == 1
+    [edit] = fake.edits
+    assert "📰 +4 sources: BBC News, Al Jazeera, The Guardian, NPR" in parse_html(edit["text"])[0]
+
+
+async def test_a_story_update_never_rewrites_a_while_you_were_away_digest(
+    tmp_path: Path, fake: FakeBotAPI
+) -> None:
+    now = [T_EVENT]
+    async with Bot(fake.token, base_url=fake.base_url) as bot:
+        pipeline = _pipeline(tmp_path, bot, clock=lambda: now[0])
+        pipeline.catch_up_after = 2
+        pipeline.store.upsert_chat(1, "private", "", now[0])
+        pipeline.store.subscribe(1, "isis", now[0])
+        pipeline.ingest([_report(0, *SAME_EVENT[0])])
+        pipeline.ingest([_report(9, *SIMILAR_WORDS)])
+        now[0] += timedelta(hours=1)  # an outage: both arrive as one digest
+        await pipeline.deliver_pending()
+        [digest] = fake.messages_to(1)
+        assert digest["plain_text"].startswith("⏳ While you were away: 2 stories")
+        pipeline.ingest([_report(1, *SAME_EVENT[1])])
+        await pipeline.deliver_pending()
+    assert fake.edits == []  # the digest stays as it was

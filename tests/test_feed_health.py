@@ -99,24 +99,35 @@ async def test_down_once_back_once_and_the_backoff_doubles_up_to_a_day(tmp_path:
     assert pipeline.store.feed_state(feed.url).error_count == 0
 
 
-async def test_when_every_feed_is_unreachable_the_feeds_are_not_blamed(tmp_path: Path) -> None:
-    online = [False]
+async def test_when_our_network_is_down_the_feeds_are_not_blamed(tmp_path: Path) -> None:
+    online = [True]
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if not online[0]:
+        if not online[0] or request.url.path == "/dead":
             raise httpx.ConnectError("[Errno 101] Network is unreachable", request=request)
         return httpx.Response(200, content=ISIS_FEED)
 
     pipeline, rec = make_pipeline(tmp_path / "db", handler)
     pipeline.admin_chats = (99,)
-    feeds = [FeedConfig(f"http://127.0.0.1/{n}", interval=300) for n in range(5)]
-    for _ in range(4):
-        await pipeline.poll_all(feeds)
-    counts = [pipeline.store.feed_state(f.url).error_count for f in feeds]
-    # The first feeds to fail could be their own fault; from the third on, it is the network.
-    assert max(counts) <= 2 and rec.texts(99) == []
-    assert all(pipeline.store.feed_state(f.url).error_kind == "connect" for f in feeds)
+    feeds = [FeedConfig(f"http://127.0.0.1/{n}", interval=300) for n in range(4)]
+    dead = FeedConfig("http://127.0.0.1/dead", interval=300)
+
+    def count(feed: FeedConfig) -> int:
+        return pipeline.store.feed_state(feed.url).error_count
+
+    await pipeline.poll_all([*feeds, dead])
+    assert count(dead) == 1  # the others answered: the dead feed is to blame
+    online[0] = False
+    for _ in range(4):  # nothing answers, not even a feed that answered before
+        await pipeline.poll_all([*feeds, dead])
+    assert [count(f) for f in feeds] == [0, 0, 0, 0] and count(dead) == 1
+    assert pipeline.store.feed_state(feeds[0].url).error_kind == "connect"
+    assert rec.texts(99) == []
     online[0] = True
+    # Polled alone, the dead feed fails again; a feed that answered before still answers,
+    # so this one counts.
+    await pipeline.poll_all([dead])
+    assert count(dead) == 2
     report = await pipeline.poll_all(feeds)
     assert all(f.ok for f in report.feeds)
 
@@ -195,3 +206,36 @@ async def test_addfeed_with_a_web_page_follows_the_feed_it_announces(tmp_path: P
     assert [f.url for f in pipeline.store.added_feeds()] == [feed.url]
     with pytest.raises(ValueError, match="already polled"):
         await pipeline.add_feed("http://93.184.216.34/news", added_by=7)
+
+
+async def test_retry_after_on_a_503_is_honoured_even_beyond_the_backoff(tmp_path: Path) -> None:
+    clock = Clock()
+    pipeline, _ = make_pipeline(
+        tmp_path / "db",
+        lambda r: httpx.Response(503, headers={"Retry-After": "7200"}),
+        clock=clock,
+    )
+    feed = FeedConfig("http://127.0.0.1/busy", interval=300)
+    await pipeline.poll_feed(feed)
+    state = pipeline.store.feed_state(feed.url)
+    assert state.next_poll_at is not None
+    # The server asked for two hours, not the 5 minutes a first failure would wait; the wall
+    # clock reads the header, the pipeline's clock is 2024: compare with the real now.
+    wait = (state.next_poll_at - datetime.now(UTC)).total_seconds()
+    assert 7000 < wait <= 7200
+    assert (await pipeline.poll_due([feed])).feeds == []
+
+
+async def test_after_a_restart_the_stories_continue(tmp_path: Path) -> None:
+    from tests.test_delivery import SAME_EVENT, T_EVENT, _report
+
+    clock = Clock()
+    clock.now = T_EVENT
+    first, _ = make_pipeline(tmp_path / "db", clock=clock)
+    first.ingest([_report(0, *SAME_EVENT[0])])
+    first.store.close()
+    clock.now = T_EVENT + timedelta(hours=1)
+    second, _ = make_pipeline(tmp_path / "db", clock=clock)  # a restart: a new index
+    second.ingest([_report(1, *SAME_EVENT[1])])
+    stories = {i.key: i.story for i in second.store.items_since(T_EVENT - timedelta(days=1))}
+    assert len(stories) == 2 and len(set(stories.values())) == 1

@@ -288,7 +288,14 @@ def _report(n: int, source: str, summary: str, minutes: int = 0, **kw) -> Digest
 def test_a_story_is_one_line_told_by_its_fullest_report_with_every_source() -> None:
     entries = [
         _report(1, "Reuters", "Short teaser."),
-        _report(2, "BBC", "The full report. It says who, what, where and when.", minutes=5),
+        _report(
+            2,
+            "BBC",
+            "The full report. It says who, what, where and when.",
+            minutes=5,
+            text="The coalition struck the militant position near the border overnight, the "
+            "army said. Officials confirmed the casualties to reporters on Tuesday morning.",
+        ),
         _report(3, "NPR", "Another teaser.", minutes=9),
         entry(4, "isis", 1.0),
     ]

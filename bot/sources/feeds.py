@@ -10,7 +10,8 @@ import ipaddress
 import logging
 import re
 import time
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -74,7 +75,9 @@ def make_client(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         follow_redirects=True,
         max_redirects=5,
-        headers={"User-Agent": user_agent, "Accept": _ACCEPT},
+        # Only what _Inflater decodes: httpx would add br or zstd when their packages happen to
+        # be installed, and decode them whole.
+        headers={"User-Agent": user_agent, "Accept": _ACCEPT, "Accept-Encoding": "gzip, deflate"},
         transport=transport,
         event_hooks={"request": [_check_public]},
     )
@@ -149,6 +152,8 @@ class HttpFeedSource(FeedSource):
             raise FetchError("too many redirects", kind="redirects") from None
         except httpx.ConnectError as exc:
             raise FetchError(f"cannot connect: {_reason(exc)}", kind=_connect_kind(exc)) from None
+        except httpx.DecodingError as exc:  # the body's fault, not the network's
+            raise FetchError(f"broken body encoding: {_reason(exc)}", kind="parse") from None
         except httpx.HTTPError as exc:
             raise FetchError(f"{type(exc).__name__}: {_reason(exc)}", kind="connect") from None
         status, body, response_headers = got.status, got.body, got.headers
@@ -161,12 +166,10 @@ class HttpFeedSource(FeedSource):
             return FeedFetchResult(new, not_modified=True, hint=hint)
         if status != 200:
             retry = _retry_after(response_headers.get("retry-after"), now)
-            if retry:
-                new.next_poll_at = retry
             if status == 410:
                 raise FetchError("HTTP 410 Gone: the feed was removed", kind="gone", status=410)
             kind = "http5xx" if status >= 500 else "http4xx"
-            raise FetchError(f"HTTP {status}", kind=kind, status=status)
+            raise FetchError(f"HTTP {status}", kind=kind, status=status, retry_at=retry)
         new.etag = response_headers.get("etag") or None
         new.last_modified = response_headers.get("last-modified") or None
         digest = hashlib.sha256(body).hexdigest()
@@ -225,16 +228,84 @@ class HttpFeedSource(FeedSource):
                 )
             chunks: list[bytes] = []
             size = 0
-            # aiter_bytes yields decompressed bytes: the cap holds after gzip or deflate, so a
-            # small compressed bomb is stopped once it has grown past the cap.
-            async for chunk in response.aiter_bytes():
+
+            def keep(chunk: bytes) -> None:
+                nonlocal size
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise FetchError(
                         f"feed is over the {self.max_bytes:,} byte cap", kind="too-big"
                     )
                 chunks.append(chunk)
+
+            # Raw bytes, decoded here at most 64 KB at a time: the cap holds after gzip or
+            # deflate, and a small compressed bomb is stopped once it has grown past the cap,
+            # without ever holding more than the cap and one piece.
+            if response.is_stream_consumed:
+                # Read and decoded already: a response made in memory (httpx.MockTransport).
+                keep(response.content)
+            else:
+                inflater = _Inflater(response.headers.get("content-encoding"))
+                async for raw in response.aiter_raw():
+                    for chunk in inflater.decode(raw):
+                        keep(chunk)
+                keep(inflater.flush())
             return _Response(response.status_code, b"".join(chunks), response_headers, moved_to)
+
+
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+_PIECE = 65536
+
+
+class _Inflater:
+    """Content-Encoding, decoded a bounded piece at a time. httpx decodes each network read
+    whole before anyone can count it: one 64 KB read of a gzip bomb is 64 MB, of a brotli bomb
+    gigabytes. Only gzip and deflate (what the client asks for); anything else is refused.
+    """
+
+    def __init__(self, content_encoding: str | None) -> None:
+        codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        if len(codings) > 1 or (codings and codings[0] not in _WBITS):
+            raise FetchError(
+                f"the server sent the feed as {', '.join(codings)}, which newsbot does not "
+                "decode (it asks for gzip or deflate)",
+                kind="parse",
+            )
+        self.coding = codings[0] if codings else None
+        self._z = zlib.decompressobj(_WBITS[self.coding]) if self.coding else None
+        self._first = True
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        """The decoded bytes of ``data``, in pieces of at most 64 KB."""
+        if self._z is None:
+            if data:
+                yield data
+            return
+        while data and not self._z.eof:
+            try:
+                out = self._z.decompress(data, _PIECE)
+            except zlib.error as exc:
+                if self._first and self.coding == "deflate":  # raw deflate, no zlib header
+                    self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._first = False
+                    continue
+                raise FetchError(
+                    f"the body is not valid {self.coding}: {exc}", kind="parse"
+                ) from None
+            self._first = False
+            data = self._z.unconsumed_tail
+            if out:
+                yield out
+
+    def flush(self) -> bytes:
+        """What is left once the body has ended: at most one match of a few hundred bytes."""
+        if self._z is None:
+            return b""
+        try:
+            return self._z.flush()
+        except zlib.error as exc:
+            raise FetchError(f"the body is not valid {self.coding}: {exc}", kind="parse") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,6 +66,10 @@ class Store(ABC):
         """Remember ``state`` for its URL."""
 
     @abstractmethod
+    def forget_feed(self, url: str) -> None:
+        """Forget what was remembered of ``url`` (its health, validators, schedule)."""
+
+    @abstractmethod
     def feed_states(self) -> list[FeedState]:
         """Every feed polled so far."""
 
@@ -249,6 +253,10 @@ class Store(ABC):
     @abstractmethod
     def mute(self, chat_id: int, topic_id: str, until: datetime) -> None:
         """No alerts of ``topic_id`` for ``chat_id`` until ``until``."""
+
+    @abstractmethod
+    def unmute(self, chat_id: int, topic_id: str) -> bool:
+        """End a mute (a topic id or ``story:ID``); False if there was none."""
 
     @abstractmethod
     def mutes(self, chat_id: int, now: datetime) -> dict[str, datetime]:

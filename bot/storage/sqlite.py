@@ -151,6 +151,9 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE feeds ADD COLUMN moved_to TEXT;
     ALTER TABLE feeds ADD COLUMN interval INTEGER;
     """,
+    """
+    CREATE INDEX mutes_topic ON mutes (topic_id, until);
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -203,6 +206,26 @@ def _item(row: sqlite3.Row) -> Item:
     )
 
 
+def _feed_state(row: sqlite3.Row) -> FeedState:
+    return FeedState(
+        url=row["url"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        body_hash=row["body_hash"],
+        last_status=row["last_status"],
+        last_error=row["last_error"],
+        error_count=row["error_count"],
+        last_success_at=_dt(row["last_success_at"]),
+        last_checked_at=_dt(row["last_checked_at"]),
+        next_poll_at=_dt(row["next_poll_at"]),
+        error_kind=row["error_kind"],
+        down_notified=bool(row["down_notified"]),
+        retired=bool(row["retired"]),
+        moved_to=row["moved_to"],
+        interval=row["interval"],
+    )
+
+
 class SQLiteStore(Store):
     """The default store. ``path`` may be ``":memory:"`` for throwaway runs (``--dry-run``)."""
 
@@ -243,25 +266,11 @@ class SQLiteStore(Store):
     # ------------------------------------------------------------------ feeds and documents
     def feed_state(self, url: str) -> FeedState:
         row = self.db.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
-        if row is None:
-            return FeedState(url=url)
-        return FeedState(
-            url=row["url"],
-            etag=row["etag"],
-            last_modified=row["last_modified"],
-            body_hash=row["body_hash"],
-            last_status=row["last_status"],
-            last_error=row["last_error"],
-            error_count=row["error_count"],
-            last_success_at=_dt(row["last_success_at"]),
-            last_checked_at=_dt(row["last_checked_at"]),
-            next_poll_at=_dt(row["next_poll_at"]),
-            error_kind=row["error_kind"],
-            down_notified=bool(row["down_notified"]),
-            retired=bool(row["retired"]),
-            moved_to=row["moved_to"],
-            interval=row["interval"],
-        )
+        return FeedState(url=url) if row is None else _feed_state(row)
+
+    def forget_feed(self, url: str) -> None:
+        with self._tx():
+            self.db.execute("DELETE FROM feeds WHERE url = ?", (url,))
 
     def save_feed_state(self, state: FeedState) -> None:
         with self._tx():
@@ -299,8 +308,7 @@ class SQLiteStore(Store):
             )
 
     def feed_states(self) -> list[FeedState]:
-        urls = [r[0] for r in self.db.execute("SELECT url FROM feeds ORDER BY url")]
-        return [self.feed_state(u) for u in urls]
+        return [_feed_state(r) for r in self.db.execute("SELECT * FROM feeds ORDER BY url")]
 
     def add_feed(self, feed: FeedConfig, added_by: int, now: datetime) -> bool:
         with self._tx():
@@ -314,6 +322,8 @@ class SQLiteStore(Store):
     def remove_feed(self, url: str) -> bool:
         with self._tx():
             cur = self.db.execute("DELETE FROM added_feeds WHERE url = ?", (url,))
+            if cur.rowcount:  # its health and validators go too: added again, it starts afresh
+                self.db.execute("DELETE FROM feeds WHERE url = ?", (url,))
         return cur.rowcount > 0
 
     def added_feeds(self) -> list[FeedConfig]:
@@ -806,7 +816,7 @@ class SQLiteStore(Store):
             for story, sent in self.db.execute(
                 f"""SELECT i.story_id, MAX(d.sent_at) FROM deliveries d
                     JOIN items i ON i.id = d.item_id
-                    WHERE d.chat_id = ? AND d.status = 'sent'
+                    WHERE d.chat_id = ? AND d.status = 'sent' AND d.edit_of IS NULL
                       AND i.story_id IN ({",".join("?" * len(chunk))})
                     GROUP BY i.story_id""",
                 (chat_id, *chunk),
@@ -872,6 +882,13 @@ class SQLiteStore(Store):
                 (chat_id, topic_id, _ts(until)),
             )
 
+    def unmute(self, chat_id: int, topic_id: str) -> bool:
+        with self._tx():
+            cur = self.db.execute(
+                "DELETE FROM mutes WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id)
+            )
+        return cur.rowcount > 0
+
     def mutes(self, chat_id: int, now: datetime) -> dict[str, datetime]:
         return {
             r[0]: datetime.fromisoformat(r[1])
@@ -890,10 +907,12 @@ class SQLiteStore(Store):
     def items_since(
         self, since: datetime, limit: int = 20000, *, published: bool = False
     ) -> list[Item]:
-        if published:  # oldest first, by publication: the order stories were assigned in
+        if published:  # the newest, returned in the order they were stored (and assigned)
             rows = self.db.execute(
-                f"""SELECT {_ITEM_COLUMNS} FROM items i WHERE i.published >= ? AND i.source != ?
-                    ORDER BY i.id LIMIT ?""",
+                f"""SELECT * FROM (
+                        SELECT i.id AS row_id, {_ITEM_COLUMNS} FROM items i
+                        WHERE i.published >= ? AND i.source != ? ORDER BY i.id DESC LIMIT ?
+                    ) ORDER BY row_id""",
                 (_ts(since), BROADCAST_SOURCE, limit),
             )
         else:
