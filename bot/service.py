@@ -58,6 +58,9 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
         .job_queue(None)
         .connect_timeout(10.0)
         .read_timeout(20.0)
+        # Updates are handled side by side: an admin's /poll (which waits for its delivery
+        # run) must not keep the bot from answering everyone else.
+        .concurrent_updates(16)
     )
     return builder.build()
 
