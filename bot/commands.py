@@ -30,9 +30,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.config import parse_clock
 from bot.errors import ParseError, QueryError
 from bot.models import MODES, OutgoingMessage, Topic
+from bot.pacing import parse_clock
 from bot.pipeline import CycleReport, Pipeline
 from bot.render import esc, feed_health, render_latest, render_why, split_blocks
 from bot.sources.opml import read_opml, write_opml

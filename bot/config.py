@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError, QueryError
 from bot.models import FeedConfig, Topic
-from bot.pacing import Rates
+from bot.pacing import Rates, parse_clock
 from bot.query import parse_query
 
 __all__ = [
@@ -196,12 +196,6 @@ class _Table:
             raise self.fail(key, "must be a table", fix=f"write it as [{key}]")
         line = line_of(self.text, rf"^\s*\[\s*{re.escape(key)}\s*\]") or self.line
         return _Table(value, self.text, self.path, key, line)
-
-
-def parse_clock(text: str) -> time | None:
-    """``"7:30"`` or ``"07:30"`` as a time of day; None if it is not one."""
-    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
-    return time(int(m.group(1)), int(m.group(2))) if m else None
 
 
 def _parse_time(table: _Table, key: str, default: str) -> time:

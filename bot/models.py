@@ -21,6 +21,7 @@ __all__ = [
     "RawEntry",
     "Topic",
     "Watch",
+    "is_watch_topic",
     "watch_topic_id",
 ]
 
@@ -261,3 +262,8 @@ class Watch:
 def watch_topic_id(chat_id: int, name: str) -> str:
     """The topic id a watch matches and subscribes under: ``watch:CHAT:NAME``."""
     return f"watch:{chat_id}:{name}"
+
+
+def is_watch_topic(topic_id: str) -> bool:
+    """Whether ``topic_id`` is a chat's watch rather than a configured topic."""
+    return topic_id.startswith("watch:")

@@ -8,12 +8,13 @@ so a busy chat does not starve the others and newsbot never provokes a 429 by it
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as dt_time
 from zoneinfo import ZoneInfo
 
-__all__ = ["Pacer", "Rates", "quiet_until"]
+__all__ = ["Pacer", "Rates", "parse_clock", "quiet_until"]
 
 GROUP_KINDS = frozenset({"group", "supergroup", "channel"})
 
@@ -105,3 +106,9 @@ def quiet_until(now: datetime, tz: ZoneInfo, start: dt_time, end: dt_time) -> da
         if begins <= local < ends:
             return ends.astimezone(now.tzinfo)
     return None
+
+
+def parse_clock(text: str) -> dt_time | None:
+    """``"7:30"`` or ``"07:30"`` as a time of day; None if it is not one."""
+    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
+    return dt_time(int(m.group(1)), int(m.group(2))) if m else None

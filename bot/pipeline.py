@@ -20,7 +20,7 @@ from datetime import time as dt_time
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config import WatchLimits, parse_clock
+from bot.config import WatchLimits
 from bot.errors import (
     ChatMoved,
     ChatUnavailable,
@@ -44,11 +44,12 @@ from bot.models import (
     RawEntry,
     Topic,
     Watch,
+    is_watch_topic,
     watch_topic_id,
 )
 from bot.normalize import normalize
 from bot.notify.base import Notifier
-from bot.pacing import Pacer, Rates, quiet_until
+from bot.pacing import Pacer, Rates, parse_clock, quiet_until
 from bot.query import Regex, leaves
 from bot.render import (
     MAX_MESSAGE,
@@ -348,7 +349,7 @@ class Pipeline:
             matches = tuple(
                 m
                 for m in self.matcher.match(item)
-                if topics is None or m.topic_id in topics or m.topic_id.startswith("watch:")
+                if topics is None or m.topic_id in topics or is_watch_topic(m.topic_id)
             )
             # Only matched items are ever shown, so only they are summarized.
             summary = summarize(item.title, item.text) if matches else ""
