@@ -76,6 +76,8 @@ PER_HOST = 2
 _WATCH_NAME = re.compile(r"^[\w-]{1,30}$")
 MAX_DELIVERY_BACKOFF = timedelta(hours=1)
 REFRESH_SECONDS = 1.0
+YIELD_EVERY = 0.02
+"""Seconds of item processing after which the event loop gets a turn."""
 REPORT_EVERY = timedelta(hours=6)
 
 
@@ -200,6 +202,7 @@ class Pipeline:
         self.max_poll_interval = max_poll_interval
         self._poll_slots = asyncio.Semaphore(max(1, poll_concurrency))
         self._kicked: asyncio.Future[DeliveryReport] | None = None
+        self._processing = asyncio.Lock()
         self._edited: dict[tuple[int, int], datetime] = {}
         self.rng = rng or random.Random()
         self._reported: dict[str, datetime] = {}
@@ -334,33 +337,80 @@ class Pipeline:
 
         ``topics``: only these configured topics apply (a feed's own list); watches always do.
         """
+        return [self._enrich(item, topics) for item in self._fresh(raws)]
+
+    async def process_async(
+        self, raws: Iterable[RawEntry], topics: Collection[str] | None = None
+    ) -> list[NewItem]:
+        """:meth:`process`, giving the event loop a turn every few milliseconds: a feed of a
+        hundred long items is a second of work, and the bot must keep answering meanwhile.
+
+        One feed at a time: the work is CPU-bound (and holds the GIL), so running feeds side
+        by side gains nothing, and each turn the loop gives would be shared by all of them.
+        """
+        async with self._processing:
+            return await self._process_in_turns(raws, topics)
+
+    async def _process_in_turns(
+        self, raws: Iterable[RawEntry], topics: Collection[str] | None
+    ) -> list[NewItem]:
+        turn = time.perf_counter()
+
+        async def breathe() -> None:
+            nonlocal turn
+            if time.perf_counter() - turn > YIELD_EVERY:
+                await asyncio.sleep(0)
+                turn = time.perf_counter()
+
+        normalized: list[Item] = []
+        for raw in raws:
+            normalized.append(normalize(raw, self.clock()))
+            await breathe()
+        out: list[NewItem] = []
+        for item in self._fresh(normalized):
+            out.append(self._enrich(item, topics))
+            await breathe()
+        return out
+
+    def _fresh(self, raws: Iterable[RawEntry | Item]) -> list[Item]:
+        """The entries normalized, without repeats and without what is stored, oldest first
+        (so that a story's first report is the one that starts it)."""
         now = self.clock()
         items: dict[str, Item] = {}
         for raw in raws:
-            item = normalize(raw, now)
+            item = raw if isinstance(raw, Item) else normalize(raw, now)
             items.setdefault(item.key, item)  # the same item twice in one feed counts once
         known = self.store.known_keys(items)
-        out: list[NewItem] = []
-        # Oldest first, so that a story's first report is the one that starts it.
-        fresh = sorted((i for k, i in items.items() if k not in known), key=lambda i: i.published)
-        for item in fresh:
-            story = self.stories.assign(item)
-            item = replace(item, story=story.story_id)
-            matches = tuple(
-                m
-                for m in self.matcher.match(item)
-                if topics is None or m.topic_id in topics or is_watch_topic(m.topic_id)
-            )
-            # Only matched items are ever shown, so only they are summarized.
-            summary = summarize(item.title, item.text) if matches else ""
-            out.append(NewItem(item, summary, matches, material=story.material))
-        return out
+        # The story index holds the window before now, not more (a first poll of many feeds
+        # brings old items too).
+        self.stories.forget_before(now - self.story_window)
+        return sorted((i for k, i in items.items() if k not in known), key=lambda i: i.published)
+
+    def _enrich(self, item: Item, topics: Collection[str] | None) -> NewItem:
+        story = self.stories.assign(item)
+        item = replace(item, story=story.story_id)
+        matches = tuple(
+            m
+            for m in self.matcher.match(item)
+            if topics is None or m.topic_id in topics or is_watch_topic(m.topic_id)
+        )
+        # Only matched items are ever shown, so only they are summarized.
+        summary = summarize(item.title, item.text) if matches else ""
+        return NewItem(item, summary, matches, material=story.material)
 
     def ingest(
         self, raws: Iterable[RawEntry], topics: Collection[str] | None = None
     ) -> tuple[int, int]:
         """Store new items with their matches and pending deliveries. :returns: (items, alerts)."""
-        new = self.process(raws, topics)
+        return self._store(self.process(raws, topics))
+
+    async def ingest_async(
+        self, raws: Iterable[RawEntry], topics: Collection[str] | None = None
+    ) -> tuple[int, int]:
+        """:meth:`ingest` for the event loop (see :meth:`process_async`)."""
+        return self._store(await self.process_async(raws, topics))
+
+    def _store(self, new: Sequence[NewItem]) -> tuple[int, int]:
         if not new:
             return 0, 0
         stored, alerts = self.store.add_items(new, self.clock())
@@ -407,7 +457,7 @@ class Pipeline:
             if not result.not_modified:
                 if result.warning:
                     log.info("feed %s is malformed but readable: %s", feed.url, result.warning)
-                stored, alerts = self.ingest(result.entries, topics=feed.topics)
+                stored, alerts = await self.ingest_async(result.entries, topics=feed.topics)
         except SourceError as exc:
             if unreachable is not None and exc.network:
                 unreachable.append(_Unreachable(feed, state, exc, now))

@@ -5,6 +5,7 @@ as the fallback, JSON Feed)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import ipaddress
 import logging
@@ -12,6 +13,7 @@ import re
 import time
 import zlib
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -82,6 +84,8 @@ def make_client(
         event_hooks={"request": [_check_public]},
     )
 
+
+_PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-parse")
 
 _TTL = re.compile(rb"<ttl>\s*(\d{1,6})\s*</ttl>")
 
@@ -177,13 +181,17 @@ class HttpFeedSource(FeedSource):
             # The server ignored our conditional headers but sent the same bytes: nothing to parse.
             return FeedFetchResult(new, not_modified=True, hint=hint)
         # Parsing is CPU work: in a thread, so the bot keeps answering while feeds are read.
-        parsed = await asyncio.to_thread(
-            parse_feed,
-            body,
-            url=feed.url,
-            content_type=response_headers.get("content-type"),
-            source_name=feed.name,
-            limit=self.max_entries,
+        # One thread: more would only take turns at the GIL with the event loop's thread.
+        parsed = await asyncio.get_running_loop().run_in_executor(
+            _PARSER,
+            functools.partial(
+                parse_feed,
+                body,
+                url=feed.url,
+                content_type=response_headers.get("content-type"),
+                source_name=feed.name,
+                limit=self.max_entries,
+            ),
         )
         if parsed.fallback:
             log.debug("feed %s read by feedparser: %s", feed.url, parsed.fallback)
