@@ -242,3 +242,16 @@ async def test_feeds_added_in_chats_may_not_reach_private_addresses(
             ]:
                 result = await source.fetch(feed, FeedState(url))
                 assert [e.title for e in result.entries] == ["x"]
+
+
+async def test_through_the_real_transport_a_closed_port_is_a_connect_error_not_a_timeout() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/feed.xml"
+    async with make_client(5.0, "t") as client:
+        with pytest.raises(FetchError) as info:
+            await HttpFeedSource(client).fetch(FeedConfig(url), FeedState(url))
+    assert info.value.kind == "connect" and "cannot connect" in str(info.value)

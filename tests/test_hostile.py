@@ -32,7 +32,7 @@ from bot.errors import FetchError, SourceError
 from bot.models import FeedConfig, FeedState
 from bot.pipeline import Pipeline
 from bot.sources.base import FeedFetchResult
-from bot.sources.feeds import HttpFeedSource, make_client
+from bot.sources.feeds import FeedTransport, HttpFeedSource, make_client
 from bot.storage.sqlite import SQLiteStore
 from tests.hostileserver import (
     GIB,
@@ -75,13 +75,13 @@ def _server_threads(before: set[threading.Thread]) -> list[threading.Thread]:
 
 
 class ToHostileServer(httpx.AsyncBaseTransport):
-    """The real HTTP transport, except that requests for :data:`PUBLIC` go to the hostile
+    """newsbot's own transport, except that requests for :data:`PUBLIC` go to the hostile
     server: newsbot's request hook sees and checks the public address of the first hop, the
     server's real redirect decides the next one, as if a public site redirected to loopback."""
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.inner = httpx.AsyncHTTPTransport()
+        self.inner = FeedTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.host == PUBLIC:
