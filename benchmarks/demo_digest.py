@@ -22,10 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import load_topic_file  # noqa: E402
-from bot.models import OutgoingMessage, RawEntry  # noqa: E402
+from bot.models import OutgoingMessage  # noqa: E402
 from bot.notify.base import Notifier  # noqa: E402
 from bot.pipeline import Pipeline  # noqa: E402
 from bot.storage.sqlite import SQLiteStore  # noqa: E402
+from tests.factories import stream_entry  # noqa: E402
 
 STREAM = (
     ROOT.parent / "shared/corpus/rumca-js-RSS-Link-Database-2023/world_outlets_2023-10_to_12.jsonl"
@@ -78,19 +79,7 @@ async def main() -> int:
     store.set_last_digest(1, day)  # as if the previous digest went out at midnight
     for row in rows:
         clock[0] = _published(row["published"])
-        raw = RawEntry(
-            source=f"corpus:{row['outlet']}",
-            guid=None,
-            title=row["title"],
-            link=row["link"],
-            author=None,
-            published=clock[0],
-            summary=row.get("description") or "",
-            content="",
-            html=False,
-            source_name=row["outlet"],
-        )
-        pipeline.ingest([raw])
+        pipeline.ingest([stream_entry(row)])
     clock[0] = day + timedelta(hours=23, minutes=59)
     stories = len({i.story for i in store.items_since(day - timedelta(days=1))})
     print(f"{len(rows)} items from {len({r['outlet'] for r in rows})} outlets, {stories} stories")

@@ -18,15 +18,15 @@ import random
 import sys
 import time
 from collections import Counter, defaultdict
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.models import Item, RawEntry  # noqa: E402
+from bot.models import Item  # noqa: E402
 from bot.normalize import normalize  # noqa: E402
 from bot.stories import StoryAssignment, StoryIndex  # noqa: E402
+from tests.factories import stream_entry  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "rumca-js-RSS-Link-Database-2023"
 STREAM = CORPUS / "world_outlets_2023-10_to_12.jsonl"
@@ -39,18 +39,7 @@ def load_items(path: Path = STREAM, limit: int | None = None) -> list[Item]:
     with path.open(encoding="utf-8") as f:
         for line in f:
             row = json.loads(line)
-            raw = RawEntry(
-                source=row["outlet"],
-                guid=None,
-                title=row["title"],
-                link=row["link"],
-                author=None,
-                published=datetime.fromisoformat(row["published"]),
-                summary=row["description"],
-                content="",
-                source_name=row["outlet"],
-            )
-            items.append(normalize(raw))
+            items.append(normalize(stream_entry(row)))
     items.sort(key=lambda i: i.published)  # stable: equal times keep the file's order
     return items[:limit] if limit else items
 

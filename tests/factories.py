@@ -98,3 +98,19 @@ def write_config(
     path = folder / "newsbot.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def stream_entry(row: dict[str, str]) -> RawEntry:
+    """A row of the real 2023 stream in ../shared/corpus (outlet, published, title,
+    description, link) as the raw entry a feed would have given."""
+    return RawEntry(
+        source=row["outlet"],
+        guid=None,
+        title=row["title"],
+        link=row["link"],
+        author=None,
+        published=datetime.fromisoformat(row["published"]),
+        summary=row.get("description") or "",
+        content="",
+        source_name=row["outlet"],
+    )

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.models import Item, RawEntry
+from bot.models import Item
 from bot.normalize import normalize
 from bot.stories import (
     MAX_POSTINGS,
@@ -25,7 +25,7 @@ from bot.stories import (
     story_id_for,
 )
 from tests.conftest import ROOT, shared_path
-from tests.factories import T0, item
+from tests.factories import T0, item, stream_entry
 
 
 def report(outlet: str, hours: float, title: str, text: str = "") -> Item:
@@ -445,18 +445,7 @@ def _stream_slice(first_day: str, last_day: str) -> list[Item]:
     items = []
     for row in _stream_rows():
         if first_day <= row["published"][:10] <= last_day:
-            raw = RawEntry(
-                source=row["outlet"],
-                guid=None,
-                title=row["title"],
-                link=row["link"],
-                author=None,
-                published=datetime.fromisoformat(row["published"]),
-                summary=row["description"],
-                content="",
-                source_name=row["outlet"],
-            )
-            items.append(normalize(raw))
+            items.append(normalize(stream_entry(row)))
     return sorted(items, key=_when)
 
 
