@@ -34,6 +34,7 @@ from bot.sources.documents import SUFFIXES, parse_document
 from bot.sources.opml import read_opml, write_opml
 from bot.sources.parse import parse_feed
 from bot.storage.base import CONSOLE_CHAT_ID, Store
+from bot.storage.lock import DataDirLock, Holder
 from bot.storage.sqlite import SQLiteStore
 from bot.stories import assign_all
 from bot.summarize import summarize
@@ -255,16 +256,50 @@ def _dry_run_store(settings: Settings, *, forget_items: bool) -> Store:
     return memory
 
 
-async def _poll(settings: Settings, dry_run: bool, out: TextIO) -> int:
-    from bot.service import open_runtime
+LOCK_WAIT = 600.0
+"""Seconds a poll or digest waits for another one on the same data directory to finish."""
 
+
+def _own_data_dir(settings: Settings, command: str) -> DataDirLock:
+    """The data directory's lock for ``command``, waiting for another poll or digest to end,
+    refusing to run beside the service (which polls and sends by itself)."""
+    lock = DataDirLock(settings.data_dir, command)
+
+    def waiting(holder: Holder) -> None:
+        print(f"newsbot: waiting for {holder.describe()} to finish…", file=sys.stderr)
+
+    lock.acquire(wait=LOCK_WAIT, on_wait=waiting, refuse=lambda h: h.command == "run")
+    return lock
+
+
+async def _poll(settings: Settings, dry_run: bool, out: TextIO) -> int:
     store = _dry_run_store(settings, forget_items=True) if dry_run else None
     notifiers: dict[str, Notifier] | None = None
     if dry_run:
         label = "[dry-run] would send"
         printer = ConsoleNotifier(out, label=label)
         notifiers = {"console": printer, "telegram": printer}
-    async with open_runtime(settings, store=store, notifiers=notifiers, console=out) as runtime:
+    lock = None if dry_run else _own_data_dir(settings, "poll")
+    try:
+        return await _poll_once(settings, store, notifiers, dry_run, out, lock is not None)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _poll_once(
+    settings: Settings,
+    store: Store | None,
+    notifiers: dict[str, Notifier] | None,
+    dry_run: bool,
+    out: TextIO,
+    owner: bool,
+) -> int:
+    from bot.service import open_runtime
+
+    async with open_runtime(
+        settings, store=store, notifiers=notifiers, console=out, owner=owner
+    ) as runtime:
         report = await runtime.pipeline.poll_all(runtime.pipeline.all_feeds())
         for feed in report.feeds:
             if not feed.ok:
@@ -283,14 +318,33 @@ async def _poll(settings: Settings, dry_run: bool, out: TextIO) -> int:
 
 
 async def _digest(settings: Settings, chat: int | None, dry_run: bool, out: TextIO) -> int:
-    from bot.service import open_runtime
-
     store = _dry_run_store(settings, forget_items=False) if dry_run else None
     notifiers: dict[str, Notifier] | None = None
     if dry_run:
         printer = ConsoleNotifier(out, label="[dry-run] digest")
         notifiers = {"console": printer, "telegram": printer}
-    async with open_runtime(settings, store=store, notifiers=notifiers, console=out) as runtime:
+    lock = None if dry_run else _own_data_dir(settings, "digest")
+    try:
+        return await _digest_now(settings, store, notifiers, chat, dry_run, out, lock is not None)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _digest_now(
+    settings: Settings,
+    store: Store | None,
+    notifiers: dict[str, Notifier] | None,
+    chat: int | None,
+    dry_run: bool,
+    out: TextIO,
+    owner: bool,
+) -> int:
+    from bot.service import open_runtime
+
+    async with open_runtime(
+        settings, store=store, notifiers=notifiers, console=out, owner=owner
+    ) as runtime:
         pipeline = runtime.pipeline
         if chat is not None:
             if runtime.store.chat(chat) is None:
@@ -298,7 +352,8 @@ async def _digest(settings: Settings, chat: int | None, dry_run: bool, out: Text
             ok = await pipeline.send_digest(chat)
             return 0 if ok else 1
         sent = await pipeline.send_digests()
-        print(f"{sent} digest{'s' if sent != 1 else ''} sent", file=sys.stderr)
+        verb = "would be sent" if dry_run else "sent"
+        print(f"{sent} digest{'s' if sent != 1 else ''} {verb}", file=sys.stderr)
     return 0
 
 

@@ -321,8 +321,9 @@ class BotCommands:
         if not self.store.subscriptions(chat_id):
             await self._reply(update, "You follow no topics yet: /topics")
             return
-        if not await self.pipeline.send_digest(chat_id):
-            await self._reply(update, "The digest could not be sent now; try again shortly.")
+        # Through the outbox: paced with the alerts, and retried if Telegram asks us to wait.
+        self.pipeline.queue_digest(chat_id)
+        self.pipeline.kick_delivery()
 
     async def poll(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/poll: poll every feed and the documents now (admins only)."""
@@ -335,9 +336,12 @@ class BotCommands:
         report: CycleReport = await self.pipeline.poll_all(self.pipeline.all_feeds())
         delivered = await self.pipeline.deliver_pending()
         failed = [f for f in report.feeds if not f.ok]
-        lines = [esc(report.line()) + f", {delivered.sent} sent."]
-        lines += [f"⚠️ {esc(f.url)}: {esc(f.error or '')}" for f in failed[:10]]
-        await self._reply(update, "\n".join(lines))
+        lines = [report.line() + f", {delivered.sent} sent."]
+        lines += [f"⚠️ {f.url}: {f.error or ''}" for f in failed[:10]]
+        chat = update.effective_chat
+        if chat is not None:  # the report matters: through the outbox, retried on a 429
+            plain = "\n".join(lines)
+            self.pipeline.queue_reply(chat.id, OutgoingMessage(esc(plain), plain))
 
     # ------------------------------------------------------------------ watches and queries
     @staticmethod

@@ -18,6 +18,7 @@ __all__ = [
     "Item",
     "Match",
     "OutgoingMessage",
+    "QueuedMessage",
     "RawEntry",
     "Topic",
     "Watch",
@@ -241,6 +242,24 @@ class OutgoingMessage:
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
     """Rows of (label, callback data) buttons, where the channel has them (Telegram)."""
     previews: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    """A ready-made message waiting in the outbox: a digest part, an operator notice or a
+    command reply that matters. Sent, paced and retried like an alert."""
+
+    id: int
+    chat_id: int
+    kind: str
+    """``digest``, ``notice`` or ``reply``."""
+    message: OutgoingMessage
+    chat_kind: str = "private"
+    attempts: int = 0
+    created_at: datetime = field(default=datetime.min.replace(tzinfo=UTC), compare=False)
+    urgent: bool = False
+    quiet: tuple[str, str] | None = None
+    """Never held by quiet hours: a digest comes at the time its chat chose."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import re
+import secrets
+import socket
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
+from typing import TypeGuard
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -41,6 +45,7 @@ from bot.models import (
     Item,
     Match,
     OutgoingMessage,
+    QueuedMessage,
     RawEntry,
     Topic,
     Watch,
@@ -79,6 +84,16 @@ REFRESH_SECONDS = 1.0
 YIELD_EVERY = 0.02
 """Seconds of item processing after which the event loop gets a turn."""
 REPORT_EVERY = timedelta(hours=6)
+PACE_MEMORY = timedelta(seconds=90)
+"""How far back the pacer is restored from the database's record of sends at start-up."""
+
+Outgoing = DeliveryTask | QueuedMessage
+"""What the dispatcher sends: an alert of an item, or a ready-made message (digest, notice)."""
+
+
+def process_owner() -> str:
+    """This process's name in delivery claims: host, pid and a random part (pids repeat)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 async def send_message(notifier: Notifier, chat_id: int, message: OutgoingMessage) -> int | None:
@@ -184,8 +199,12 @@ class Pipeline:
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
+        owner: str | None = None,
     ) -> None:
         self.store = store
+        self.owner = owner or process_owner()
+        """This process's name on the deliveries it claims before sending them."""
+        self._pacer_restored = False
         self.timezone = timezone
         self.feed_source = feed_source
         self.folder_source = folder_source
@@ -245,28 +264,43 @@ class Pipeline:
 
     # ------------------------------------------------------------------ operator reports
     async def report(self, key: str, text: str, every: timedelta = REPORT_EVERY) -> bool:
-        """Tell the admins (their private chats) about a problem, at most once per ``every``
-        for the same ``key``, so a feed that keeps failing does not flood them.
+        """Tell the admins (their private chats, or the admin chat) about a problem, at most
+        once per ``every`` for the same ``key``, so a feed that keeps failing does not flood
+        them. The notice goes through the outbox like an alert.
 
-        :returns: True if the report went out.
+        :returns: True if the notice was queued.
         """
         now = self.clock()
         last = self._reported.get(key)
         if last is not None and now - last < every:
             return False
-        notifier = self.notifiers.get("telegram")
-        if notifier is None or not self.admin_chats:
+        if "telegram" not in self.notifiers or not self.admin_chats:
             return False
         self._reported[key] = now
         message = OutgoingMessage(f"⚠️ {esc(text)}", f"⚠️ {text}")
-        sent = False
         for chat_id in self.admin_chats:
-            try:
-                await send_message(notifier, chat_id, message)
-                sent = True
-            except DeliveryError as exc:
-                log.warning("could not report to admin %s: %s", chat_id, exc)
-        return sent
+            # Through the outbox: paced with the alerts, retried on 429, never lost.
+            self.store.queue_messages(chat_id, self._chat_kind(chat_id), "notice", [message], now)
+        self.kick_delivery()
+        return True
+
+    def queue_reply(self, chat_id: int, message: OutgoingMessage) -> int:
+        """A command's reply that matters (a /poll report): through the outbox, so a 429 or
+        a restart does not lose it. :returns: its ref."""
+        (ref,) = self.store.queue_messages(
+            chat_id, self._chat_kind(chat_id), "reply", [message], self.clock()
+        )
+        self.kick_delivery()
+        return ref
+
+    def _chat_kind(self, chat_id: int) -> str:
+        """A chat's kind as stored, else what its id says (groups and channels are negative)."""
+        if chat_id == CONSOLE_CHAT_ID:
+            return "console"
+        chat = self.store.chat(chat_id)
+        if chat is not None:
+            return chat.kind
+        return "private" if chat_id > 0 else "group"
 
     # ------------------------------------------------------------------ watches
     def add_watch(self, chat_id: int, name: str, query: str) -> Watch:
@@ -772,15 +806,23 @@ class Pipeline:
         report = DeliveryReport()
         async with self._deliver_lock:
             self._edited = {}
+            if not self._pacer_restored:
+                self._restore_pacer()
             now = self.monotonic()
             self.pacer.forget(idle=120.0, now=now)
             for chat in [c for c, t in self._last_served.items() if now - t > 3600]:
                 del self._last_served[chat]
             for _ in range(max_rounds):
-                tasks = self.store.pending(self.clock(), limit=1000, kinds=self._kinds())
+                kinds = self._kinds()
+                tasks: list[Outgoing] = [
+                    *self.store.pending(self.clock(), limit=1000, kinds=kinds),
+                    *self.store.pending_messages(self.clock(), limit=1000, kinds=kinds),
+                ]
                 if not tasks:
                     break
-                by_chat: dict[int, deque[DeliveryTask]] = {}
+                # Urgent first, then oldest first (a stable sort keeps the outbox's order).
+                tasks.sort(key=lambda t: (not t.urgent, t.created_at))
+                by_chat: dict[int, deque[Outgoing]] = {}
                 for task in self._hold_quiet(tasks, report):
                     # Urgent first, then oldest first: each chat's queue keeps its order.
                     by_chat.setdefault(task.chat_id, deque()).append(task)
@@ -803,17 +845,28 @@ class Pipeline:
                     break
         return report
 
-    def _hold_quiet(
-        self, tasks: Sequence[DeliveryTask], report: DeliveryReport
-    ) -> list[DeliveryTask]:
+    def _restore_pacer(self) -> None:
+        """Start the pacer from the sends the database remembers (the last minute or so),
+        so that a restart does not send to a chat that just got a message and provoke a 429.
+        A delivery claimed but never marked counts as sent: it may have reached Telegram."""
+        self._pacer_restored = True
+        now, mono = self.clock(), self.monotonic()
+        seen: set[tuple[int, datetime]] = set()
+        for chat_id, kind, at in self.store.recent_sends(now - PACE_MEMORY):
+            if kind == "console" or (chat_id, at) in seen:
+                continue  # (one catch-up digest marks many alerts at one instant)
+            seen.add((chat_id, at))
+            self.pacer.record(chat_id, kind, mono - max(0.0, (now - at).total_seconds()))
+
+    def _hold_quiet(self, tasks: Sequence[Outgoing], report: DeliveryReport) -> list[Outgoing]:
         """Hold the alerts of chats in their quiet hours until the hours end, except urgent
         ones. Held alerts stay in the outbox; if many piled up, they arrive as one "while you
         were away" digest."""
         now = self.clock()
         ends: dict[int, datetime | None] = {}
-        due: list[DeliveryTask] = []
+        due: list[Outgoing] = []
         for task in tasks:
-            if task.quiet is None or task.urgent:
+            if isinstance(task, QueuedMessage) or task.quiet is None or task.urgent:
                 due.append(task)
                 continue
             if task.chat_id not in ends:
@@ -829,7 +882,7 @@ class Pipeline:
                 due.append(task)
         return due
 
-    async def _drain(self, queues: dict[int, deque[DeliveryTask]], report: DeliveryReport) -> bool:
+    async def _drain(self, queues: dict[int, deque[Outgoing]], report: DeliveryReport) -> bool:
         """Send from every chat's queue in turn, waiting only when no chat may be sent to.
 
         Up to ``in_flight`` chats are sent to at once (one message per chat at a time, so each
@@ -885,9 +938,7 @@ class Pipeline:
                 break
         return progress
 
-    async def _catch_up(
-        self, by_chat: dict[int, deque[DeliveryTask]], report: DeliveryReport
-    ) -> None:
+    async def _catch_up(self, by_chat: dict[int, deque[Outgoing]], report: DeliveryReport) -> None:
         """A chat with many alerts waiting since long ago (an outage) gets one "while you were
         away" digest of them instead of a flood. The alerts count as delivered once every part
         of the digest was accepted; until then they stay pending."""
@@ -895,8 +946,8 @@ class Pipeline:
             return
         now = self.clock()
         for chat_id in list(by_chat):
-            # Announcements are not alerts: they go out as themselves.
-            tasks = [t for t in by_chat[chat_id] if t.item.source != BROADCAST_SOURCE]
+            # Announcements and ready-made messages are not alerts: they go out as themselves.
+            tasks = [t for t in by_chat[chat_id] if _is_alert(t)]
             if not tasks:
                 continue
             oldest = min(t.created_at for t in tasks)
@@ -904,6 +955,10 @@ class Pipeline:
                 continue
             notifier = self._notifier_for(chat_id)
             if notifier is None:
+                continue
+            # Claimed first: an alert another process is sending is not in this digest.
+            tasks = [t for t in tasks if self.store.claim(t.item_ref, chat_id, self.owner, now)]
+            if not tasks:
                 continue
             entries = [
                 DigestEntry(m.topic_id, t.item, t.summary, m.score, t.created_at, t.sources)
@@ -919,7 +974,7 @@ class Pipeline:
                 per_topic=10,
                 title="⏳ While you were away",
             )
-            rest = deque(t for t in by_chat[chat_id] if t.item.source == BROADCAST_SOURCE)
+            rest = deque(t for t in by_chat[chat_id] if not _is_alert(t))
             if rest:
                 by_chat[chat_id] = rest
             else:
@@ -991,11 +1046,18 @@ class Pipeline:
         summary = summarize(best.title, best.text)
         return f"{summary} ({best.source_name})" if summary else head.summary
 
-    async def _send_one(self, task: DeliveryTask, report: DeliveryReport) -> bool:
-        """Send one alert and record the outcome. :returns: True if it was delivered."""
+    async def _send_one(self, task: Outgoing, report: DeliveryReport) -> bool:
+        """Send one alert (or queued message) and record the outcome. :returns: True if it
+        was delivered, or is no longer this process's to send."""
         notifier = self._notifier_for(task.chat_id)
         if notifier is None:
             return False
+        if isinstance(task, QueuedMessage):
+            return await self._send_queued(notifier, task, report)
+        # Claimed in the database before it goes out: no other process can send it too.
+        if not self.store.claim(task.item_ref, task.chat_id, self.owner, self.clock()):
+            log.info("chat %s: an alert was sent or taken by another process", task.chat_id)
+            return True
         if task.edit_of is not None:
             try:
                 return await self._update_story(notifier, task, report)
@@ -1046,6 +1108,43 @@ class Pipeline:
         report.sent += 1
         return True
 
+    async def _send_queued(
+        self, notifier: Notifier, task: QueuedMessage, report: DeliveryReport
+    ) -> bool:
+        """Send a ready-made message (digest part, notice, reply) as the outbox sends alerts."""
+        now = self.clock()
+        if not self.store.claim_message(task.id, self.owner, now):
+            return True
+        try:
+            message_id = await send_message(notifier, task.chat_id, task.message)
+        except RetryLater as exc:
+            log.warning("chat %s: %s; holding it %.0f s", task.chat_id, exc, exc.retry_after)
+            self.store.defer_chat(task.chat_id, now + timedelta(seconds=max(1.0, exc.retry_after)))
+            report.deferred_chats += 1
+            return False
+        except ChatMoved as exc:
+            self.store.move_chat(task.chat_id, exc.new_chat_id, now)
+            return False
+        except ChatUnavailable as exc:
+            log.warning("chat %s is unavailable (%s): %s dropped", task.chat_id, exc, task.kind)
+            if self.store.chat(task.chat_id) is not None:
+                self.store.deactivate_chat(task.chat_id, str(exc))
+            self.store.message_failed(task.id, str(exc), None)
+            report.chats_gone += 1
+            return False
+        except DeliveryError as exc:
+            wait = backoff(timedelta(seconds=30), task.attempts + 1, MAX_DELIVERY_BACKOFF)
+            log.warning(
+                "chat %s: %s not sent (%s); retry in %s", task.chat_id, task.kind, exc, wait
+            )
+            self.store.message_failed(task.id, str(exc), now + wait)
+            self.store.defer_chat(task.chat_id, now + wait)
+            report.failed += 1
+            return False
+        self.store.message_sent(task.id, message_id, self.clock())
+        report.sent += 1
+        return True
+
     # ------------------------------------------------------------------ digests
     def build_digest(self, chat_id: int) -> tuple[list[OutgoingMessage], datetime]:
         """The chat's digest now, and the time it covers up to (for ``set_last_digest``)."""
@@ -1073,23 +1172,24 @@ class Pipeline:
             alerted=alerted,
         )
 
-    async def send_digest(self, chat_id: int) -> bool:
-        """Build and send the chat's digest; it counts as sent only if every part was accepted."""
-        notifier = self._notifier_for(chat_id)
-        if notifier is None:
-            return False
+    def queue_digest(self, chat_id: int) -> list[int]:
+        """Build the chat's digest and put it in the outbox; the digest then counts as given
+        (the chat's next digest starts from here) and the outbox delivers it, paced and
+        retried like alerts. :returns: the refs of its parts."""
         messages, until = self.build_digest(chat_id)
-        try:
-            for message in messages:
-                await send_message(notifier, chat_id, message)
-        except ChatUnavailable as exc:
-            self.store.deactivate_chat(chat_id, str(exc))
+        return self.store.queue_messages(
+            chat_id, self._chat_kind(chat_id), "digest", messages, self.clock(), digest_until=until
+        )
+
+    async def send_digest(self, chat_id: int) -> bool:
+        """Queue the chat's digest and deliver what is due. :returns: True once every part
+        was accepted (if not, the outbox keeps trying)."""
+        if self._notifier_for(chat_id) is None:
             return False
-        except DeliveryError as exc:
-            log.warning("digest for chat %s not sent: %s", chat_id, exc)
-            return False
-        self.store.set_last_digest(chat_id, until)
-        return True
+        refs = self.queue_digest(chat_id)
+        await self.deliver_pending()
+        status = self.store.message_status(refs)
+        return all(status.get(ref) == "sent" for ref in refs)
 
     def chat_timezone(self, name: str | None) -> ZoneInfo:
         """A chat's own timezone, or the bot's."""
@@ -1117,10 +1217,11 @@ class Pipeline:
         """Every active chat with subscriptions whose digest is due (all, without a time).
 
         The scheduler calls this every minute with the bot's digest time; each chat's own time
-        and timezone decide when its digest goes. :returns: digests sent.
+        and timezone decide when its digest goes. Digests go through the outbox.
+        :returns: digests delivered whole now (the others stay queued and are retried).
         """
-        sent = 0
         now = self.clock()
+        queued: list[list[int]] = []
         for chat in self.store.active_chats():
             # The due check needs no query: do it first, since this runs every minute.
             if default_time is not None and not self.digest_due(chat, default_time, now):
@@ -1129,6 +1230,14 @@ class Pipeline:
                 continue
             if self._notifier_for(chat.id) is None or not self.store.subscriptions(chat.id):
                 continue
-            if await self.send_digest(chat.id):
-                sent += 1
-        return sent
+            queued.append(self.queue_digest(chat.id))
+        if not queued:
+            return 0
+        await self.deliver_pending()
+        status = self.store.message_status([ref for refs in queued for ref in refs])
+        return sum(1 for refs in queued if all(status.get(ref) == "sent" for ref in refs))
+
+
+def _is_alert(task: Outgoing) -> TypeGuard[DeliveryTask]:
+    """An alert of a news item (not an announcement, digest, notice or reply)."""
+    return isinstance(task, DeliveryTask) and task.item.source != BROADCAST_SOURCE

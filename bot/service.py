@@ -29,6 +29,7 @@ from bot.scheduler import build_scheduler
 from bot.sources.documents import DocumentFolder
 from bot.sources.feeds import HttpFeedSource, make_client
 from bot.storage.base import CONSOLE_CHAT_ID, Store
+from bot.storage.lock import DataDirLock
 from bot.storage.sqlite import SQLiteStore
 
 __all__ = ["Runtime", "build_application", "open_runtime", "prepare_console", "run_service"]
@@ -84,8 +85,13 @@ async def open_runtime(
     notifiers: dict[str, Notifier] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     console: TextIO | None = None,
+    owner: bool = False,
 ) -> AsyncIterator[Runtime]:
-    """Build the runtime; close the HTTP client and the store on exit."""
+    """Build the runtime; close the HTTP client and the store on exit.
+
+    ``owner``: this process holds the data directory's lock (:class:`DataDirLock`), so the
+    claims left on deliveries by processes that died are its to take over.
+    """
     store = store or SQLiteStore(settings.database_path)
     client = make_client(settings.fetch_timeout, settings.user_agent, transport)
     application = None
@@ -125,6 +131,10 @@ async def open_runtime(
             poll_concurrency=settings.poll_concurrency,
         )
         prepare_console(store, settings)
+        if owner:
+            released = store.release_claims(pipeline.owner)
+            if released:
+                log.info("%d deliveries claimed by a process that ended are sent again", released)
         yield Runtime(settings, store, client, pipeline, application)
     finally:
         await client.aclose()
@@ -200,7 +210,13 @@ async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> 
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    async with open_runtime(settings) as runtime:
+    # One owner per data directory: a second service would send every alert twice.
+    with DataDirLock(settings.data_dir, "run"):
+        await _serve(settings, stop)
+
+
+async def _serve(settings: Settings, stop: asyncio.Event) -> None:
+    async with open_runtime(settings, owner=True) as runtime:
         # The scheduler starts first: feeds are polled and alerts queued even while Telegram
         # cannot be reached; the outbox delivers them once it can.
         ticker = build_scheduler(runtime.pipeline, settings)

@@ -90,11 +90,13 @@ async def test_down_once_back_once_and_the_backoff_doubles_up_to_a_day(tmp_path:
     assert waits[:4] == [timedelta(minutes=m) for m in (5, 10, 20, 40)]
     assert waits[-1] == MAX_BACKOFF  # never more than a day, never given up
     assert state.error_kind == "http5xx" and state.error_count == 12
+    await pipeline.deliver_pending()  # notices go through the outbox
     [down] = rec.texts(99)
     assert "feed Local is down: HTTP 500 (http5xx, 3 failures in a row)" in down
     status[0] = 200
     await pipeline.poll_feed(feed, force=True)
     await pipeline.poll_feed(feed, force=True)
+    await pipeline.deliver_pending()  # notices go through the outbox
     assert len(rec.texts(99)) == 2 and "feed Local is back after 12 failures" in rec.texts(99)[1]
     assert pipeline.store.feed_state(feed.url).error_count == 0
 
@@ -122,6 +124,7 @@ async def test_when_our_network_is_down_the_feeds_are_not_blamed(tmp_path: Path)
         await pipeline.poll_all([*feeds, dead])
     assert [count(f) for f in feeds] == [0, 0, 0, 0] and count(dead) == 1
     assert pipeline.store.feed_state(feeds[0].url).error_kind == "connect"
+    await pipeline.deliver_pending()  # notices go through the outbox
     assert rec.texts(99) == []
     online[0] = True
     # Polled alone, the dead feed fails again; a feed that answered before still answers,
@@ -138,6 +141,7 @@ async def test_a_feed_that_is_gone_is_retired_with_a_notice(tmp_path: Path) -> N
     feed = FeedConfig("http://127.0.0.1/gone", name="Old feed")
     report = await pipeline.poll_feed(feed)
     assert not report.ok and pipeline.store.feed_state(feed.url).retired
+    await pipeline.deliver_pending()  # notices go through the outbox
     [notice] = rec.texts(99)
     assert "feed Old feed is gone (HTTP 410): no longer polled" in notice
     assert (await pipeline.poll_due([feed])).feeds == []  # not polled any more

@@ -266,15 +266,31 @@ async def test_digest_groups_by_topic_and_then_says_nothing_new(tmp_path: Path) 
     assert rec.texts(1)[-1].startswith("📭 Nothing new")
 
 
-async def test_digest_that_fails_is_not_marked_sent(tmp_path: Path) -> None:
-    pipeline, rec = make_pipeline(tmp_path / "db", lambda r: httpx.Response(200, content=ISIS_FEED))
+async def test_a_digest_that_fails_stays_in_the_outbox_until_it_is_accepted(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    pipeline, rec = make_pipeline(
+        tmp_path / "db", lambda r: httpx.Response(200, content=ISIS_FEED), clock=clock
+    )
     subscribe(pipeline, 1, "isis")
+    pipeline.store.set_mode(1, "isis", "digest")  # no alert: only the digest is sent
     await pipeline.poll_feed(FeedConfig("http://127.0.0.1/f"))
     rec.fail = lambda chat: DeliveryError("down")
     assert not await pipeline.send_digest(1)
+    assert rec.texts(1) == []
     rec.fail = lambda chat: None
+    await pipeline.deliver_pending()
+    assert rec.texts(1) == []  # held for its retry, not sent at once
+    clock.now += timedelta(minutes=2)
+    await pipeline.deliver_pending()
+    [digest] = rec.texts(1)
+    assert "ISIS claims attack" in digest
+    await pipeline.deliver_pending()  # delivered once: nothing is repeated
+    assert len(rec.texts(1)) == 1
+    # The next digest starts after the one that was queued: it does not repeat it.
     assert await pipeline.send_digest(1)
-    assert "ISIS claims attack" in rec.texts(1)[-1]
+    assert rec.texts(1)[-1].startswith("📭 Nothing new")
 
 
 async def test_scheduled_digests_go_to_every_subscribed_chat(tmp_path: Path) -> None:

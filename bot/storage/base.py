@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.models import (
     Chat,
@@ -16,13 +16,19 @@ from bot.models import (
     FeedState,
     Item,
     Match,
+    OutgoingMessage,
+    QueuedMessage,
     Watch,
 )
 
-__all__ = ["CONSOLE_CHAT_ID", "NewItem", "Stats", "Store"]
+__all__ = ["CLAIM_TTL", "CONSOLE_CHAT_ID", "NewItem", "Stats", "Store"]
 
 CONSOLE_CHAT_ID = 0
 """The pseudo-chat that prints alerts on the console when no Telegram token is set."""
+
+CLAIM_TTL = timedelta(minutes=2)
+"""How long a claim on a delivery holds: a send takes seconds, so a claim older than this was
+left by a process that died, and another may take the delivery."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +158,61 @@ class Store(ABC):
     def release_chat(self, chat_id: int, now: datetime) -> int:
         """Make the chat's held deliveries (never attempted) due now, e.g. when its quiet
         hours are turned off. :returns: how many."""
+
+    # ---- claims: a delivery is taken in the database before it is sent
+    @abstractmethod
+    def claim(self, item_ref: int, chat_id: int, owner: str, now: datetime) -> bool:
+        """Take the pending delivery of ``item_ref`` to ``chat_id`` for sending. False if it is
+        no longer pending or another claim on it is younger than :data:`CLAIM_TTL`: then it
+        must not be sent. Sent, failed or deferred, the claim ends."""
+
+    @abstractmethod
+    def release_claims(self, keep: str) -> int:
+        """End every claim not held by ``keep``: called at start by the data directory's sole
+        owner, since the processes that held them are gone. :returns: how many."""
+
+    @abstractmethod
+    def recent_sends(self, since: datetime) -> list[tuple[int, str, datetime]]:
+        """(chat id, chat kind, when) of every message sent, or claimed for sending, since
+        ``since``, oldest first: what the pacer must remember after a restart."""
+
+    # ---- the outbox of ready-made messages (digests, notices, replies)
+    @abstractmethod
+    def queue_messages(
+        self,
+        chat_id: int,
+        chat_kind: str,
+        kind: str,
+        messages: Sequence[OutgoingMessage],
+        now: datetime,
+        *,
+        digest_until: datetime | None = None,
+    ) -> list[int]:
+        """Put messages for ``chat_id`` in the outbox, in order, in one transaction; with
+        ``digest_until`` the chat's last digest time is set in the same transaction (the
+        digest is then as good as sent: the outbox will deliver it). :returns: their refs."""
+
+    @abstractmethod
+    def pending_messages(
+        self, now: datetime, limit: int = 100, kinds: Collection[str] | None = None
+    ) -> list[QueuedMessage]:
+        """Messages due at ``now`` (to chats of these ``kinds``) and not claimed, oldest first."""
+
+    @abstractmethod
+    def claim_message(self, message_ref: int, owner: str, now: datetime) -> bool:
+        """As :meth:`claim`, for a queued message."""
+
+    @abstractmethod
+    def message_sent(self, message_ref: int, message_id: int | None, now: datetime) -> None:
+        """The channel accepted the message."""
+
+    @abstractmethod
+    def message_failed(self, message_ref: int, error: str, retry_at: datetime | None) -> None:
+        """Sending failed: try again at ``retry_at``, or never (None: the chat is gone)."""
+
+    @abstractmethod
+    def message_status(self, refs: Collection[int]) -> dict[int, str]:
+        """``pending``, ``sent`` or ``dropped`` for each of these messages."""
 
     # ---- chats and subscriptions
     @abstractmethod

@@ -24,9 +24,11 @@ from bot.models import (
     FeedState,
     Item,
     Match,
+    OutgoingMessage,
+    QueuedMessage,
     Watch,
 )
-from bot.storage.base import CONSOLE_CHAT_ID, NewItem, Stats, Store
+from bot.storage.base import CLAIM_TTL, CONSOLE_CHAT_ID, NewItem, Stats, Store
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -153,6 +155,32 @@ _MIGRATIONS: tuple[str, ...] = (
     """,
     """
     CREATE INDEX mutes_topic ON mutes (topic_id, until);
+    """,
+    """
+    ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+    ALTER TABLE deliveries ADD COLUMN claimed_at TEXT;
+    CREATE INDEX deliveries_sent ON deliveries (sent_at);
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        chat_kind TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        html TEXT NOT NULL,
+        plain TEXT NOT NULL,
+        buttons TEXT NOT NULL DEFAULT '[]',
+        previews INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dropped')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        message_id INTEGER,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        claimed_by TEXT,
+        claimed_at TEXT
+    );
+    CREATE INDEX messages_due ON messages (status, next_attempt_at);
+    CREATE INDEX messages_sent ON messages (sent_at);
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -522,7 +550,7 @@ class SQLiteStore(Store):
         self, now: datetime, limit: int = 100, kinds: Collection[str] | None = None
     ) -> list[DeliveryTask]:
         kind_filter = ""
-        args: list[object] = [_ts(now)]
+        args: list[object] = [_ts(now), _ts(now - CLAIM_TTL)]
         if kinds is not None:
             kind_filter = f"AND c.kind IN ({','.join('?' * len(kinds))})"
             args.extend(sorted(kinds))
@@ -536,6 +564,7 @@ class SQLiteStore(Store):
                 JOIN chats c ON c.id = d.chat_id
                 LEFT JOIN deliveries h ON h.item_id = d.edit_of AND h.chat_id = d.chat_id
                 WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND c.active = 1
+                  AND (d.claimed_by IS NULL OR d.claimed_at < ?)
                 {kind_filter}
                 ORDER BY d.urgent DESC, d.created_at, d.item_id LIMIT ?""",
             (*args, limit),
@@ -589,7 +618,7 @@ class SQLiteStore(Store):
         with self._tx():
             self.db.execute(
                 f"""UPDATE deliveries SET status = 'sent', sent_at = ?, message_id = ?,
-                        attempts = attempts + 1, last_error = NULL
+                        attempts = attempts + 1, last_error = NULL, claimed_by = NULL
                     WHERE {self._delivery_where()}""",
                 (_ts(now), message_id, item_key, chat_id),
             )
@@ -600,7 +629,7 @@ class SQLiteStore(Store):
         with self._tx():
             cur = self.db.execute(
                 """UPDATE deliveries SET status = 'sent', sent_at = ?, message_id = ?,
-                       attempts = attempts + 1, last_error = NULL
+                       attempts = attempts + 1, last_error = NULL, claimed_by = NULL
                    WHERE chat_id = ? AND edit_of = ? AND status = 'pending'""",
                 (_ts(now), message_id, chat_id, head_ref),
             )
@@ -610,7 +639,7 @@ class SQLiteStore(Store):
         with self._tx():
             self.db.execute(
                 f"""UPDATE deliveries SET attempts = attempts + 1, last_error = ?,
-                        next_attempt_at = ?
+                        next_attempt_at = ?, claimed_by = NULL
                     WHERE {self._delivery_where()} AND status = 'pending'""",
                 (error[:500], _ts(retry_at), item_key, chat_id),
             )
@@ -619,10 +648,18 @@ class SQLiteStore(Store):
         which = "" if urgent else "AND urgent = 0"
         with self._tx():
             self.db.execute(
-                f"""UPDATE deliveries SET next_attempt_at = MAX(next_attempt_at, ?)
+                f"""UPDATE deliveries SET next_attempt_at = MAX(next_attempt_at, ?),
+                        claimed_by = NULL
                     WHERE chat_id = ? AND status = 'pending' {which}""",
                 (_ts(until), chat_id),
             )
+            if urgent:  # ready-made messages are never held by quiet hours, only by the channel
+                self.db.execute(
+                    """UPDATE messages SET next_attempt_at = MAX(next_attempt_at, ?),
+                           claimed_by = NULL
+                       WHERE chat_id = ? AND status = 'pending'""",
+                    (_ts(until), chat_id),
+                )
 
     def release_chat(self, chat_id: int, now: datetime) -> int:
         with self._tx():
@@ -633,6 +670,173 @@ class SQLiteStore(Store):
                 (_ts(now), chat_id, _ts(now)),
             )
         return cur.rowcount
+
+    # ------------------------------------------------------------------ claims and messages
+    def claim(self, item_ref: int, chat_id: int, owner: str, now: datetime) -> bool:
+        with self._tx():
+            cur = self.db.execute(
+                """UPDATE deliveries SET claimed_by = ?, claimed_at = ?
+                   WHERE item_id = ? AND chat_id = ? AND status = 'pending'
+                     AND (claimed_by IS NULL OR claimed_at < ?)""",
+                (owner, _ts(now), item_ref, chat_id, _ts(now - CLAIM_TTL)),
+            )
+        return cur.rowcount > 0
+
+    def release_claims(self, keep: str) -> int:
+        released = 0
+        with self._tx():
+            for table in ("deliveries", "messages"):
+                cur = self.db.execute(
+                    f"""UPDATE {table} SET claimed_by = NULL
+                        WHERE claimed_by IS NOT NULL AND claimed_by != ?""",
+                    (keep,),
+                )
+                released += cur.rowcount
+        return released
+
+    def queue_messages(
+        self,
+        chat_id: int,
+        chat_kind: str,
+        kind: str,
+        messages: Sequence[OutgoingMessage],
+        now: datetime,
+        *,
+        digest_until: datetime | None = None,
+    ) -> list[int]:
+        ids: list[int] = []
+        # Microseconds apart, so the parts of one digest keep their order.
+        with self._tx():
+            for n, message in enumerate(messages):
+                stamp = _ts(now + timedelta(microseconds=n))
+                cur = self.db.execute(
+                    """INSERT INTO messages (chat_id, chat_kind, kind, html, plain, buttons,
+                           previews, next_attempt_at, created_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (
+                        chat_id,
+                        chat_kind,
+                        kind,
+                        message.html,
+                        message.plain,
+                        json.dumps(message.buttons, ensure_ascii=False),
+                        message.previews,
+                        stamp,
+                        stamp,
+                    ),
+                )
+                assert cur.lastrowid is not None
+                ids.append(cur.lastrowid)
+            if digest_until is not None:
+                self.db.execute(
+                    "UPDATE chats SET last_digest_at = ? WHERE id = ?", (_ts(digest_until), chat_id)
+                )
+        return ids
+
+    def pending_messages(
+        self, now: datetime, limit: int = 100, kinds: Collection[str] | None = None
+    ) -> list[QueuedMessage]:
+        kind_filter = ""
+        args: list[object] = [_ts(now), _ts(now - CLAIM_TTL)]
+        if kinds is not None:
+            kind_filter = f"AND m.chat_kind IN ({','.join('?' * len(kinds))})"
+            args.extend(sorted(kinds))
+        rows = self.db.execute(
+            f"""SELECT m.* FROM messages m LEFT JOIN chats c ON c.id = m.chat_id
+                WHERE m.status = 'pending' AND m.next_attempt_at <= ?
+                  AND (m.claimed_by IS NULL OR m.claimed_at < ?)
+                  AND COALESCE(c.active, 1) = 1 {kind_filter}
+                ORDER BY m.created_at, m.id LIMIT ?""",
+            (*args, limit),
+        )
+        return [
+            QueuedMessage(
+                id=r["id"],
+                chat_id=r["chat_id"],
+                kind=r["kind"],
+                message=OutgoingMessage(
+                    r["html"],
+                    r["plain"],
+                    tuple(
+                        tuple((str(label), str(data)) for label, data in row)
+                        for row in json.loads(r["buttons"])
+                    ),
+                    bool(r["previews"]),
+                ),
+                chat_kind=r["chat_kind"],
+                attempts=r["attempts"],
+                created_at=datetime.fromisoformat(r["created_at"]),
+            )
+            for r in rows
+        ]
+
+    def claim_message(self, message_ref: int, owner: str, now: datetime) -> bool:
+        with self._tx():
+            cur = self.db.execute(
+                """UPDATE messages SET claimed_by = ?, claimed_at = ?
+                   WHERE id = ? AND status = 'pending'
+                     AND (claimed_by IS NULL OR claimed_at < ?)""",
+                (owner, _ts(now), message_ref, _ts(now - CLAIM_TTL)),
+            )
+        return cur.rowcount > 0
+
+    def message_sent(self, message_ref: int, message_id: int | None, now: datetime) -> None:
+        with self._tx():
+            self.db.execute(
+                """UPDATE messages SET status = 'sent', sent_at = ?, message_id = ?,
+                       attempts = attempts + 1, last_error = NULL, claimed_by = NULL
+                   WHERE id = ?""",
+                (_ts(now), message_id, message_ref),
+            )
+
+    def message_failed(self, message_ref: int, error: str, retry_at: datetime | None) -> None:
+        with self._tx():
+            if retry_at is None:
+                self.db.execute(
+                    """UPDATE messages SET status = 'dropped', attempts = attempts + 1,
+                           last_error = ?, claimed_by = NULL WHERE id = ?""",
+                    (error[:500], message_ref),
+                )
+            else:
+                self.db.execute(
+                    """UPDATE messages SET attempts = attempts + 1, last_error = ?,
+                           next_attempt_at = ?, claimed_by = NULL
+                       WHERE id = ? AND status = 'pending'""",
+                    (error[:500], _ts(retry_at), message_ref),
+                )
+
+    def message_status(self, refs: Collection[int]) -> dict[int, str]:
+        wanted = sorted(refs)
+        out: dict[int, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            out.update(
+                (r[0], r[1])
+                for r in self.db.execute(
+                    f"SELECT id, status FROM messages WHERE id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
+        return out
+
+    def recent_sends(self, since: datetime) -> list[tuple[int, str, datetime]]:
+        stamp = _ts(since)
+        rows = self.db.execute(
+            """SELECT d.chat_id, c.kind, d.sent_at FROM deliveries d
+                   JOIN chats c ON c.id = d.chat_id WHERE d.sent_at >= ?
+               UNION ALL
+               SELECT d.chat_id, c.kind, d.claimed_at FROM deliveries d
+                   JOIN chats c ON c.id = d.chat_id
+                   WHERE d.status = 'pending' AND d.claimed_at >= ?
+               UNION ALL
+               SELECT chat_id, chat_kind, sent_at FROM messages WHERE sent_at >= ?
+               UNION ALL
+               SELECT chat_id, chat_kind, claimed_at FROM messages
+                   WHERE status = 'pending' AND claimed_at >= ?""",
+            (stamp, stamp, stamp, stamp),
+        )
+        sends = [(r[0], r[1], datetime.fromisoformat(r[2])) for r in rows]
+        return sorted(sends, key=lambda s: s[2])
 
     # ------------------------------------------------------------------ chats and subscriptions
     def upsert_chat(self, chat_id: int, kind: str, title: str, now: datetime) -> Chat:
@@ -712,11 +916,12 @@ class SQLiteStore(Store):
             self.db.execute(
                 "UPDATE chats SET active = 0, inactive_reason = ? WHERE id = ?", (reason, chat_id)
             )
-            self.db.execute(
-                """UPDATE deliveries SET status = 'dropped', last_error = ?
-                   WHERE chat_id = ? AND status = 'pending'""",
-                (reason, chat_id),
-            )
+            for table in ("deliveries", "messages"):
+                self.db.execute(
+                    f"""UPDATE {table} SET status = 'dropped', last_error = ?
+                        WHERE chat_id = ? AND status = 'pending'""",
+                    (reason, chat_id),
+                )
 
     def move_chat(self, old_id: int, new_id: int, now: datetime) -> None:
         with self._tx():
@@ -726,7 +931,7 @@ class SQLiteStore(Store):
                    ON CONFLICT (id) DO UPDATE SET active = 1""",
                 (new_id, _ts(now), old_id),
             )
-            for table in ("subscriptions", "watches", "deliveries"):
+            for table in ("subscriptions", "watches", "deliveries", "messages"):
                 self.db.execute(
                     f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
                 )
@@ -734,6 +939,12 @@ class SQLiteStore(Store):
                 "UPDATE chats SET active = 0, inactive_reason = ? WHERE id = ?",
                 (f"moved to {new_id}", old_id),
             )
+            for table in ("deliveries", "messages"):  # to be sent to the new id, by anyone
+                self.db.execute(
+                    f"""UPDATE {table} SET claimed_by = NULL
+                        WHERE chat_id = ? AND status = 'pending'""",
+                    (new_id,),
+                )
 
     def active_chats(self) -> list[Chat]:
         ids = [r[0] for r in self.db.execute("SELECT id FROM chats WHERE active = 1 ORDER BY id")]
