@@ -6,27 +6,28 @@ import logging
 import sys
 from collections.abc import Iterable
 
+from bot.redact import Redactor
+
 __all__ = ["RedactingFilter", "setup_logging"]
 
 
 class RedactingFilter(logging.Filter):
-    """Replaces secrets in every record's final message (and its exception text) with ``***``."""
+    """Replaces secrets in every record's final message (and its exception text) with ``***``,
+    whatever their case (see :mod:`bot.redact`)."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s and len(s) >= 6]
+        self.redact = Redactor(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
+        if not self.redact:
             return True
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        for secret in self.secrets:
-            message = message.replace(secret, "***")
-            if record.exc_text:
-                record.exc_text = record.exc_text.replace(secret, "***")
-        record.msg, record.args = message, None
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        record.msg, record.args = self.redact(message), None
         return True
 
 

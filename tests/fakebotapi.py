@@ -1072,6 +1072,13 @@ class FakeBotAPI:
             chat_id,
         )
 
+    def fail_next_with(
+        self, description: str, *, status: int = 400, count: int = 1, chat_id: int | None = None
+    ) -> None:
+        """The next ``count`` ``sendMessage`` calls fail with ``status`` and this description
+        (a server that says something odd, e.g. echoes the token)."""
+        self._inject(count, status, description, None, chat_id)
+
     def fail_next_with_server_error(self, count: int, *, status: int = 502) -> None:
         """The next ``count`` ``sendMessage`` calls fail with ``status`` (502 Bad Gateway)."""
         self._inject(count, status, HTTPStatus(status).phrase, None, None)

@@ -21,6 +21,7 @@ PURE = {
     "bot.stories",
     "bot.digest",
     "bot.schedule",
+    "bot.redact",
 }
 BOTTOM = {"bot.models", "bot.errors"}
 

@@ -27,6 +27,7 @@ from telegram.error import (
 from bot.errors import ChatMoved, ChatUnavailable, DeliveryError, MessageTooLong, RetryLater
 from bot.models import OutgoingMessage
 from bot.notify.base import Notifier
+from bot.redact import Redactor
 
 __all__ = ["TelegramNotifier"]
 
@@ -52,6 +53,9 @@ class TelegramNotifier(Notifier):
     def __init__(self, bot: Bot, *, link_previews: bool = False) -> None:
         self.bot = bot
         self.link_previews = link_previews
+        # A server may echo the token in an error description: hidden before the error goes
+        # anywhere (logs, the outbox's last_error).
+        self._redact = Redactor([bot.token])
 
     def _preview(self, message: OutgoingMessage) -> LinkPreviewOptions:
         return LinkPreviewOptions(is_disabled=not (self.link_previews or message.previews))
@@ -70,7 +74,7 @@ class TelegramNotifier(Notifier):
     async def send(self, chat_id: int, message: OutgoingMessage) -> int | None:
         preview = self._preview(message)
         markup = self._markup(message)
-        with _mapped_errors():
+        with _mapped_errors(self._redact):
             try:
                 sent = await self.bot.send_message(
                     chat_id=chat_id,
@@ -84,7 +88,10 @@ class TelegramNotifier(Notifier):
                     raise
                 # Our HTML is built with escaping, so this should not happen; if it does, the
                 # message still goes out, as plain text.
-                log.error("Telegram refused the HTML of a message (%s); sending plain text", exc)
+                log.error(
+                    "Telegram refused the HTML of a message (%s); sending plain text",
+                    self._redact(exc.message),
+                )
                 sent = await self.bot.send_message(
                     chat_id=chat_id,
                     text=message.plain,
@@ -96,7 +103,7 @@ class TelegramNotifier(Notifier):
     async def edit(self, chat_id: int, message_id: int | None, message: OutgoingMessage) -> bool:
         if message_id is None:
             return False
-        with _mapped_errors():
+        with _mapped_errors(self._redact):
             try:
                 await self.bot.edit_message_text(
                     text=message.html,
@@ -120,25 +127,26 @@ _CANNOT_EDIT = ("message to edit not found", "message can't be edited", "message
 
 
 @contextlib.contextmanager
-def _mapped_errors() -> Iterator[None]:
+def _mapped_errors(redact: Redactor) -> Iterator[None]:
     """python-telegram-bot's errors as newsbot's, without URLs or the token."""
     try:
         yield
     except RetryAfter as exc:
         raise RetryLater("Telegram asked to slow down", _retry_seconds(exc)) from None
     except Forbidden as exc:
-        raise ChatUnavailable(f"Telegram refused: {exc.message}") from None
+        raise ChatUnavailable(f"Telegram refused: {redact(exc.message)}") from None
     except ChatMigrated as exc:
         raise ChatMoved(f"group moved to chat {exc.new_chat_id}", int(exc.new_chat_id)) from None
     except InvalidToken:
         raise DeliveryError("Telegram rejected the bot token") from None
     except BadRequest as exc:
-        if "message is too long" in exc.message.lower():
+        reason = redact(exc.message)
+        if "message is too long" in reason.lower():
             raise MessageTooLong("Telegram refused the message as too long") from None
-        if any(reason in exc.message.lower() for reason in _GONE):
-            raise ChatUnavailable(f"Telegram refused: {exc.message}") from None
-        raise DeliveryError(f"Telegram refused: {exc.message}") from None
+        if any(gone in reason.lower() for gone in _GONE):
+            raise ChatUnavailable(f"Telegram refused: {reason}") from None
+        raise DeliveryError(f"Telegram refused: {reason}") from None
     except (TimedOut, NetworkError) as exc:
         raise RetryLater(f"network: {type(exc).__name__}", 10.0) from None
     except TelegramError as exc:
-        raise DeliveryError(f"{type(exc).__name__}: {exc.message}") from None
+        raise DeliveryError(f"{type(exc).__name__}: {redact(exc.message)}") from None
