@@ -35,7 +35,7 @@ from bot.sources.opml import read_opml, write_opml
 from bot.sources.parse import parse_feed
 from bot.storage.base import CONSOLE_CHAT_ID, Store
 from bot.storage.lock import DataDirLock, Holder
-from bot.storage.sqlite import SQLiteStore
+from bot.storage.sqlite import SQLiteStore, storage_error
 from bot.stories import assign_all
 from bot.summarize import summarize
 
@@ -66,7 +66,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    sub.add_parser("run", help="run the service: scheduler and Telegram bot")
+    sub.add_parser(
+        "run",
+        help="run the service: scheduler and Telegram bot",
+        description="Run the service until SIGINT or SIGTERM: poll the feeds as they come due "
+        "and scan the documents folder, send alerts and daily digests, answer Telegram "
+        "commands (without TELEGRAM_BOT_TOKEN, alerts are printed on the console). One "
+        "service per data directory.",
+    )
     poll = sub.add_parser("poll", help="poll every feed and the documents once, then exit")
     poll.add_argument(
         "--dry-run",
@@ -245,11 +252,16 @@ def _dry_run_store(settings: Settings, *, forget_items: bool) -> Store:
     """
     memory = SQLiteStore(":memory:")
     if settings.database_path.exists():
-        source = sqlite3.connect(f"file:{settings.database_path}?mode=ro", uri=True)
+        # Checked like any other open: a damaged file is named, not copied.
+        SQLiteStore(settings.database_path).close()
         try:
-            source.backup(memory.db)
-        finally:
-            source.close()
+            source = sqlite3.connect(f"file:{settings.database_path}?mode=ro", uri=True)
+            try:
+                source.backup(memory.db)
+            finally:
+                source.close()
+        except sqlite3.Error as exc:
+            raise storage_error(str(settings.database_path), exc) from None
     if forget_items:
         for table in ("deliveries", "matches", "items", "feeds", "documents"):
             memory.db.execute(f"DELETE FROM {table}")
@@ -301,8 +313,15 @@ async def _poll_once(
         settings, store=store, notifiers=notifiers, console=out, owner=owner
     ) as runtime:
         report = await runtime.pipeline.poll_all(runtime.pipeline.all_feeds())
-        for feed in report.feeds:
-            if not feed.ok:
+        failed = [f for f in report.feeds if not f.ok and not f.skipped]
+        if report.network_down and failed:
+            print(
+                f"newsbot: no feed could be reached ({failed[0].error}): this machine looks "
+                "offline; no feed was counted as failing, they are tried again next time",
+                file=sys.stderr,
+            )
+        else:
+            for feed in failed:
                 print(f"feed failed: {feed.url}: {feed.error}", file=sys.stderr)
         for error in report.documents_errors:
             print(f"documents: {error}", file=sys.stderr)

@@ -34,7 +34,7 @@ from bot.errors import ParseError, QueryError
 from bot.models import MODES, OutgoingMessage, Topic
 from bot.pacing import parse_clock
 from bot.pipeline import CycleReport, Pipeline
-from bot.render import esc, feed_health, render_latest, render_why, split_blocks
+from bot.render import esc, feed_health, render_latest, render_why, split_blocks, web_link
 from bot.sources.opml import read_opml, write_opml
 
 __all__ = ["COMMANDS", "BotCommands", "bot_commands", "register"]
@@ -435,7 +435,8 @@ class BotCommands:
         ]
         for item, match in best:
             title = esc(item.title[:150])
-            linked = f'<a href="{esc(item.link)}">{title}</a>' if item.link else title
+            link = web_link(item.link)
+            linked = f'<a href="{esc(link)}">{title}</a>' if link else title
             lines.append(f"• {linked} <i>({esc(match.why(2))})</i>")
         await self._reply(update, "\n".join(lines))
 

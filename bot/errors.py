@@ -5,6 +5,7 @@ The tree::
     NewsbotError                 base of everything newsbot raises on purpose
     ├── ConfigError              a config or topics file is missing or invalid (file, line, fix)
     │   └── QueryError           a topic query does not parse (query, position, what was expected)
+    ├── StorageError             the database cannot be read or written (file, reason, fix)
     ├── SourceError              a source could not be read; the other sources go on
     │   ├── FetchError           HTTP-level failure: network, status code, size cap, timeout
     │   └── ParseError           the body is not a feed or a document we can read
@@ -35,6 +36,7 @@ __all__ = [
     "QueryError",
     "RetryLater",
     "SourceError",
+    "StorageError",
 ]
 
 
@@ -92,6 +94,11 @@ class QueryError(ConfigError):
     def pointer(self) -> str:
         """The query with a caret under the offending position, for multi-line displays."""
         return f"{self.query}\n{' ' * self.position}^"
+
+
+class StorageError(NewsbotError):
+    """The database cannot be used: full disk, no write access, damaged file. The message names
+    the file and the fix; what was being written was rolled back, nothing is half-stored."""
 
 
 class SourceError(NewsbotError):

@@ -18,8 +18,9 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bot.models import Item, RawEntry
+from bot.redact import strip_controls
 
-__all__ = ["canonical_url", "clean_text", "dedup_key", "html_to_text", "normalize"]
+__all__ = ["canonical_url", "clean_text", "dedup_key", "html_to_text", "normalize", "shown_link"]
 
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "piwik_", "hsa_", "_hs")
 _TRACKING_KEYS = frozenset(
@@ -113,6 +114,23 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), host, path, urlencode(query), ""))
 
 
+def shown_link(link: str | None) -> str | None:
+    """The feed's own link as people should see and follow it: http(s) (or a local file's
+    ``file:`` URL), without controls or spaces; anything else (``javascript:``, ``data:``,
+    ``tg:``…) is no link at all. The canonical form is for dedup keys, not for people."""
+    if not link:
+        return None
+    link = "".join(strip_controls(link).split())
+    scheme = link.split(":", 1)[0].lower() if ":" in link else ""
+    if scheme in ("http", "https"):
+        try:
+            parts = urlsplit(link)
+        except ValueError:
+            return None
+        return link if parts.hostname else None
+    return link if scheme == "file" else None
+
+
 def _sha(*parts: str) -> str:
     h = hashlib.sha256()
     for part in parts:
@@ -135,7 +153,13 @@ def dedup_key(source: str, guid: str | None, link: str | None, title: str, text:
 
 def normalize(raw: RawEntry, now: datetime | None = None) -> Item:
     """Turn a source's raw entry into an :class:`Item` (UTC date, clean text, dedup key)."""
-    convert = html_to_text if raw.html else clean_text
+
+    def convert(value: str) -> str:
+        # Control characters and bidi overrides out before anything reads the text: they
+        # could ring a console's bell or make a title or link read backwards in a chat.
+        value = strip_controls(value)
+        return html_to_text(value) if raw.html else clean_text(value)
+
     title = " ".join(convert(raw.title).split()) if raw.title else ""
     summary = convert(raw.summary) if raw.summary else ""
     content = convert(raw.content) if raw.content else ""
@@ -151,16 +175,16 @@ def normalize(raw: RawEntry, now: datetime | None = None) -> Item:
     # A date in the future is a feed's mistake (or a wrong timezone): it would sort first for
     # ever and move the story window ahead, so it counts as "now".
     published = min(published.astimezone(UTC), clock.astimezone(UTC))
-    link = canonical_url(raw.link) if raw.link else None
     key = dedup_key(raw.source, raw.guid, raw.link, title, text)
+    author = " ".join(strip_controls(raw.author).split()) if raw.author else ""
     return Item(
         key=key,
         id=(raw.guid or raw.link or key),
         source=raw.source,
-        source_name=raw.source_name or raw.source,
+        source_name=" ".join(strip_controls(raw.source_name or raw.source).split()),
         title=title or "(untitled)",
-        link=link,
-        author=(" ".join(raw.author.split()) or None) if raw.author else None,
+        link=shown_link(raw.link),
+        author=author or None,
         published=published,
         text=text,
         description=summary or text[:400],

@@ -33,6 +33,7 @@ from bot.errors import (
     QueryError,
     RetryLater,
     SourceError,
+    StorageError,
 )
 from bot.match import Matcher
 from bot.models import (
@@ -147,6 +148,8 @@ class CycleReport:
     documents_new: int = 0
     documents_errors: list[str] = field(default_factory=list)
     alerts: int = 0
+    network_down: bool = False
+    """No feed could be reached and none answered lately: our network, not the feeds."""
 
     @property
     def new_items(self) -> int:
@@ -155,10 +158,13 @@ class CycleReport:
     def line(self) -> str:
         ok = sum(1 for f in self.feeds if f.ok)
         failed = len(self.feeds) - ok
-        return (
-            f"{len(self.feeds)} feeds polled ({ok} ok, {failed} failed), "
-            f"{self.new_items} new items, {self.alerts} alerts queued"
+        line = (
+            f"{_count(len(self.feeds), 'feed')} polled ({ok} ok, {failed} failed), "
+            f"{_count(self.new_items, 'new item')}, {_count(self.alerts, 'alert')} queued"
         )
+        if self.network_down:
+            line += " (the network looks down: no feed could be reached, none was blamed)"
+        return line
 
 
 @dataclass(slots=True)
@@ -205,6 +211,8 @@ class Pipeline:
         self.owner = owner or process_owner()
         """This process's name on the deliveries it claims before sending them."""
         self._pacer_restored = False
+        self.network_down = False
+        """The last batch of polls reached no feed, and none answered lately."""
         self.timezone = timezone
         self.feed_source = feed_source
         self.folder_source = folder_source
@@ -492,6 +500,8 @@ class Pipeline:
                 if result.warning:
                     log.info("feed %s is malformed but readable: %s", feed.url, result.warning)
                 stored, alerts = await self.ingest_async(result.entries, topics=feed.topics)
+        except StorageError:
+            raise  # our disk, not the feed: nothing is charged to it, the cycle stops
         except SourceError as exc:
             if unreachable is not None and exc.network:
                 unreachable.append(_Unreachable(feed, state, exc, now))
@@ -595,7 +605,7 @@ class Pipeline:
             )
         return FeedReport(feed.url, ok=False, error=str(exc), retry_at=retry_at)
 
-    async def _judge_unreachable(self, unreachable: Sequence[_Unreachable], any_ok: bool) -> None:
+    async def _judge_unreachable(self, unreachable: Sequence[_Unreachable], any_ok: bool) -> bool:
         """Failures to reach servers, collected over a batch: the feeds' fault, or ours?
 
         If some feed of the batch answered, the network is up: each failure counts. If none
@@ -603,7 +613,7 @@ class Pipeline:
         does not answer either, our network is down and no feed is blamed.
         """
         if not unreachable:
-            return
+            return True
         online = any_ok or await self._network_up(unreachable)
         if not online:
             log.warning(
@@ -612,6 +622,7 @@ class Pipeline:
             )
         for u in unreachable:
             await self._feed_failed(u.feed, u.state, u.error, u.at, True, charge=online)
+        return online
 
     async def _network_up(self, unreachable: Sequence[_Unreachable]) -> bool:
         """Ask the feed that answered most recently (outside this batch) again. With no such
@@ -634,6 +645,11 @@ class Pipeline:
                 except SourceError as exc:
                     return not exc.network
                 return True
+        never = not any(u.state.last_success_at for u in unreachable)
+        if not states and never and len(unreachable) >= 2:
+            # No feed ever answered (a first poll) and none does now: it is far likelier that
+            # this machine is offline than that every feed is wrong at once.
+            return False
         return healthy < 2
 
     async def poll_due(self, feeds: Sequence[FeedConfig] | None = None) -> CycleReport:
@@ -650,6 +666,7 @@ class Pipeline:
                 due.append(feed)
         report = CycleReport()
         report.feeds.extend(await self._poll_many(due, force=False))
+        report.network_down = self.network_down
         report.alerts = sum(f.alerts for f in report.feeds)
         if report.alerts:
             self.kick_delivery()
@@ -678,7 +695,9 @@ class Pipeline:
                 return await self.poll_feed(feed, force=force, unreachable=unreachable)
 
         reports = list(await asyncio.gather(*(one(f) for f in feeds)))
-        await self._judge_unreachable(unreachable, any(r.ok for r in reports))
+        self.network_down = not await self._judge_unreachable(
+            unreachable, any(r.ok for r in reports)
+        )
         return reports
 
     def all_feeds(self) -> list[FeedConfig]:
@@ -779,6 +798,7 @@ class Pipeline:
         report = CycleReport()
         results = await self._poll_many(feeds, force=force)
         report.feeds.extend(results)
+        report.network_down = self.network_down
         docs, doc_alerts, errors = self.scan_documents()
         report.documents_new = docs
         report.documents_errors = errors
@@ -1236,6 +1256,10 @@ class Pipeline:
         await self.deliver_pending()
         status = self.store.message_status([ref for refs in queued for ref in refs])
         return sum(1 for refs in queued if all(status.get(ref) == "sent" for ref in refs))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _is_alert(task: Outgoing) -> TypeGuard[DeliveryTask]:

@@ -39,6 +39,7 @@ __all__ = [
     "split_blocks",
     "split_message",
     "visible_length",
+    "web_link",
 ]
 
 MAX_MESSAGE = 4096
@@ -54,6 +55,14 @@ def visible_length(markup: str) -> int:
     """Length of ``markup`` as Telegram counts it: tags removed, entities decoded, UTF-16 units."""
     text = html.unescape(_TAG.sub("", markup))
     return len(text.encode("utf-16-le")) // 2
+
+
+def web_link(link: str | None) -> str | None:
+    """``link`` if it may become a link in a chat (http or https), else None: a feed's
+    ``javascript:``, ``data:`` or ``tg:`` link is never made clickable."""
+    if link and link.split(":", 1)[0].lower() in ("http", "https"):
+        return link
+    return None
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -109,11 +118,13 @@ def render_alert(task: DeliveryTask, topics: Mapping[str, Topic], tz: ZoneInfo) 
         for m in task.matches[:MAX_WHY_LINES]
     ]
 
+    link = web_link(item.link)
+
     def build(summary: str) -> OutgoingMessage:
         head = "🔔 " + " · ".join(f"<b>{esc(n)}</b>" for n in names or ["news"])
         linked = f"<b>{esc(title)}</b>"
-        if item.link:
-            linked = f'<a href="{esc(item.link)}">{linked}</a>'
+        if link:
+            linked = f'<a href="{esc(link)}">{linked}</a>'
         parts = [head, linked, f"<i>{esc(source)} · {esc(when)}</i>"]
         plain = ["🔔 " + " · ".join(names or ["news"]), title, f"{source} · {when}"]
         if others:
@@ -122,9 +133,9 @@ def render_alert(task: DeliveryTask, topics: Mapping[str, Topic], tz: ZoneInfo) 
         if summary:
             parts += ["", esc(summary)]
             plain += ["", summary]
-        if item.link:
-            parts += ["", f'🔗 <a href="{esc(item.link)}">{esc(_shorten(item.link, 80))}</a>']
-            plain += ["", item.link]
+        if link:
+            parts += ["", f'🔗 <a href="{esc(link)}">{esc(_shorten(link, 80))}</a>']
+            plain += ["", link]
         parts.append("")
         plain.append("")
         for name, why, score in why_lines:
@@ -284,15 +295,16 @@ def _entry_block(entry: DigestEntry, tz: ZoneInfo) -> tuple[str, str]:
     item = entry.item
     first = _shorten(entry.summary.split("\n", 1)[0], 220) if entry.summary else ""
     title = esc(_shorten(item.title, 300))
-    linked = f'<a href="{esc(item.link)}">{title}</a>' if item.link else f"<b>{title}</b>"
+    link = web_link(item.link)
+    linked = f'<a href="{esc(link)}">{title}</a>' if link else f"<b>{title}</b>"
     meta = f"{_shorten(item.source_name, SOURCE_CHARS)} · {_when(item.published, tz)}"
     block = f"• {linked}\n  <i>{esc(meta)}</i>"
     plain = f"• {_shorten(item.title, 300)}\n  {meta}"
     if first:
         block += f"\n  {esc(first)}"
         plain += f"\n  {first}"
-    if item.link:
-        plain += f"\n  {item.link}"
+    if link:
+        plain += f"\n  {link}"
     return block, plain
 
 
@@ -309,10 +321,10 @@ def render_digest(
 ) -> list[OutgoingMessage]:
     """A digest as a briefing (:func:`bot.digest.build_briefing`): a headline count, then per
     topic its best stories with a short summary and their sources; "nothing new" when empty."""
+    entries = list(entries)
     briefing = build_briefing(entries, since=since, now=now, alerted=alerted, per_topic=per_topic)
-    period = f"since {_when(since, tz)}" if since else "so far"
     if not briefing:
-        text = f"📭 Nothing new for your topics {period}."
+        text = "📭 " + _nothing_new(entries, since, tz, alerted)
         return [OutgoingMessage(esc(text), text)]
     blocks: list[tuple[str, str]] = [_headline(briefing, title, tz)]
     for topic_id, lines, more in briefing.sections:
@@ -327,6 +339,24 @@ def render_digest(
     return split_blocks(blocks)
 
 
+def _nothing_new(
+    entries: Sequence[DigestEntry],
+    since: datetime | None,
+    tz: ZoneInfo,
+    alerted: Mapping[str, datetime] | None,
+) -> str:
+    """ "Nothing new", and if stories matched but came as alerts already, that they did."""
+    period = f"since {_when(since, tz)}" if since else "so far"
+    sent = {e.item.story or e.item.key for e in entries if alerted and e.item.story in alerted}
+    if not sent:
+        return f"Nothing new for your topics {period}."
+    count = f"the {len(sent)} stories" if len(sent) != 1 else "the one story"
+    return (
+        f"Nothing new for your topics {period} beyond what you had as alerts: "
+        f"{count} that matched came to you already."
+    )
+
+
 def _headline(briefing: Briefing, title: str, tz: ZoneInfo) -> tuple[str, str]:
     stories = briefing.stories
     head = f"{title}: {stories} stor{'ies' if stories != 1 else 'y'}"
@@ -339,7 +369,8 @@ def _story_block(line: StoryLine, topics: Mapping[str, Topic], tz: ZoneInfo) -> 
     item = line.item
     title = _shorten(item.title, 300)
     flag = " 🆕" if line.new else ""
-    linked = f'<a href="{esc(item.link)}">{esc(title)}</a>' if item.link else f"<b>{esc(title)}</b>"
+    link = web_link(item.link)
+    linked = f'<a href="{esc(link)}">{esc(title)}</a>' if link else f"<b>{esc(title)}</b>"
     meta = f"{_source_list(line.sources)} · {_when(line.latest, tz)}"
     html_lines = [f"• {linked}{flag}", f"  <i>{esc(meta)}</i>"]
     plain_lines = [f"• {title}{flag}", f"  {meta}"]
@@ -357,8 +388,8 @@ def _story_block(line: StoryLine, topics: Mapping[str, Topic], tz: ZoneInfo) -> 
         also = "also " + ", ".join(_topic_name(topics, t) for t in line.also)
         html_lines.append(f"  <i>{esc(also)}</i>")
         plain_lines.append(f"  {also}")
-    if item.link:
-        plain_lines.append(f"  {item.link}")
+    if link:
+        plain_lines.append(f"  {link}")
     return "\n".join(html_lines), "\n".join(plain_lines)
 
 
@@ -380,17 +411,17 @@ def digest_markdown(
     alerted: Mapping[str, datetime] | None = None,
 ) -> str:
     """The same briefing as Markdown, for channels other than Telegram (one document)."""
+    entries = list(entries)
     briefing = build_briefing(entries, since=since, now=now, alerted=alerted, per_topic=per_topic)
     if not briefing:
-        return (
-            f"Nothing new for your topics {'since ' + _when(since, tz) if since else 'so far'}.\n"
-        )
+        return _nothing_new(entries, since, tz, alerted) + "\n"
     out = [f"# {_headline(briefing, title, tz)[1]}", ""]
     for topic_id, lines, more in briefing.sections:
         out += [f"## {_md(_topic_name(topics, topic_id))}", ""]
         for line in lines:
             title_md = _md(line.item.title)
-            head = f"[{title_md}]({line.item.link})" if line.item.link else f"**{title_md}**"
+            link = web_link(line.item.link)
+            head = f"[{title_md}]({link})" if link else f"**{title_md}**"
             out.append(f"- {head}{' (new)' if line.new else ''}  ")
             out.append(f"  *{_md(_source_list(line.sources))} · {_when(line.latest, tz)}*  ")
             if line.summary:

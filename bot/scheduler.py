@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings, load_topic_file
-from bot.errors import ConfigError
+from bot.errors import ConfigError, NewsbotError
 from bot.pipeline import Pipeline
 from bot.storage.base import CONSOLE_CHAT_ID
 
@@ -44,6 +44,8 @@ class Ticker:
                 self.running.add(task)
             try:
                 await job()
+            except NewsbotError as exc:  # says what and how to fix it: no traceback needed
+                log.error("job %s failed: %s; it will run again at its next tick", name, exc)
             except Exception:
                 log.exception("job %s failed; it will run again at its next tick", name)
             finally:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 import httpx
-from telegram.error import InvalidToken, NetworkError, TimedOut
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.commands import BotCommands, bot_commands, register
@@ -35,6 +35,10 @@ from bot.storage.sqlite import SQLiteStore
 __all__ = ["Runtime", "build_application", "open_runtime", "prepare_console", "run_service"]
 
 log = logging.getLogger(__name__)
+
+START_RETRY = 5.0
+"""Seconds before the first retry when the Bot API cannot be reached at start (then doubling
+up to 5 minutes)."""
 
 
 @dataclass
@@ -156,7 +160,7 @@ async def _start_telegram(runtime: Runtime, stop: asyncio.Event) -> None:
             default_digest=runtime.settings.digest_time.strftime("%H:%M"),
         ),
     )
-    delay = 5.0
+    delay = START_RETRY
     while not stop.is_set():
         try:
             await app.initialize()
@@ -168,7 +172,9 @@ async def _start_telegram(runtime: Runtime, stop: asyncio.Event) -> None:
                 "Telegram rejected the bot token",
                 fix="check TELEGRAM_BOT_TOKEN; @BotFather gives the token with /token",
             ) from None
-        except (NetworkError, TimedOut) as exc:
+        except (NetworkError, TimedOut, TelegramError) as exc:
+            # Unreachable, or an answer that is not the Bot API's (a proxy's error page, bad
+            # JSON): the fault is outside, so keep trying; alerts wait in the outbox.
             log.warning(
                 "cannot reach the Telegram Bot API (%s); trying again in %.0f s",
                 type(exc).__name__,

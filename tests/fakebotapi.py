@@ -661,6 +661,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.path, self.headers.get("Content-Type", ""), body
         )
         data = json.dumps(payload, ensure_ascii=False, default=repr).encode("utf-8")
+        fake = self.server.fake
+        with fake._cond:
+            if fake._garbled > 0:  # a server in trouble: 200, and a body that is not JSON
+                fake._garbled -= 1
+                status, data = 200, b'{"ok": true, "result": {"id": 1, '  # cut short
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -731,6 +736,7 @@ class FakeBotAPI:
         self._admins: dict[int, set[int]] = {}
         self._blocked: set[int] = set()
         self._injections: list[_Injection] = []
+        self._garbled = 0
         self._per_chat_rate: float | None = None
         self._group_rate: float | None = None
         self._global_rate: float | None = None
@@ -1078,6 +1084,11 @@ class FakeBotAPI:
         """The next ``count`` ``sendMessage`` calls fail with ``status`` and this description
         (a server that says something odd, e.g. echoes the token)."""
         self._inject(count, status, description, None, chat_id)
+
+    def garble_next(self, count: int) -> None:
+        """The next ``count`` answers, to any method, are 200 with a cut-short JSON body."""
+        with self._cond:
+            self._garbled += count
 
     def fail_next_with_server_error(self, count: int, *, status: int = 502) -> None:
         """The next ``count`` ``sendMessage`` calls fail with ``status`` (502 Bad Gateway)."""

@@ -21,9 +21,8 @@ PURE = {
     "bot.stories",
     "bot.digest",
     "bot.schedule",
-    "bot.redact",
 }
-BOTTOM = {"bot.models", "bot.errors"}
+BOTTOM = {"bot.models", "bot.errors", "bot.redact"}
 
 
 def modules() -> dict[str, set[str]]:

@@ -204,6 +204,32 @@ def test_poll_then_poll_again_prints_nothing_new(tmp_path: Path) -> None:
     # The digest leaves out what the console's alert already told.
     code, out = run("--config", str(config), "digest", "--dry-run")
     assert code == 0 and "Nothing new" in out and "ISIS Defeat Means" not in out
+    assert "the one story that matched came to you already" in out  # says why
+
+
+def test_an_offline_first_poll_says_so_once_and_blames_no_feed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on: connections are refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    feeds = [f"http://127.0.0.1:{port}/feed{n}.xml" for n in range(3)]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / SEED.name).write_bytes(SEED.read_bytes())
+    config = write_config(tmp_path, feeds=feeds, documents=docs)
+    code, out = run("--config", str(config), "poll")
+    err = capsys.readouterr().err
+    assert code == 0 and out.count("🔔") == 1  # the document is read all the same
+    assert err.count("this machine looks offline") == 1 and "feed failed" not in err
+    assert "the network looks down" in out and "3 feeds polled (0 ok, 3 failed)" in out
+    from bot.storage.sqlite import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "data" / "newsbot.sqlite3")
+    assert [store.feed_state(url).error_count for url in feeds] == [0, 0, 0]
+    store.close()
 
 
 def test_digest_for_unknown_chat_is_exit_2(tmp_path: Path) -> None:

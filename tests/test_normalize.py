@@ -186,7 +186,8 @@ def test_normalize_cleans_html_title_and_text() -> None:
     # the longer of content and summary, paragraphs kept
     assert item.text == "The full story.\n\nSecond paragraph."
     assert item.description == "Short teaser"
-    assert item.link == "https://example.com/a"
+    # People see the feed's own link; the canonical form is only the dedup key's.
+    assert item.link == "HTTPS://Example.com/a?utm_source=rss#top"
     assert item.author == "Joumanna Bercetche"
     assert item.source_name == "Example"
     assert item.key == dedup_key(SRC, None, "https://example.com/a", "", "")
@@ -239,3 +240,32 @@ def test_item_id_is_guid_else_link_else_key(guid, link, expected_id) -> None:
 
 def test_source_name_falls_back_to_the_source() -> None:
     assert normalize(raw(source_name=None)).source_name == SRC
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "javascript:alert(document.cookie)",
+        " JaVaScRiPt:alert(1)",
+        "data:text/html;base64,PHNjcmlwdD4=",
+        "tg://resolve?domain=phish",
+        "vbscript:msgbox",
+        "https://",  # no host
+    ],
+)
+def test_only_web_links_stay_links(link: str) -> None:
+    assert normalize(raw(title="t", link=link)).link is None
+
+
+def test_a_link_keeps_its_own_form_without_controls() -> None:
+    item = normalize(raw(title="t", link="https://ex.org/here.pl?r123\u202e\x1b"))
+    assert item.link == "https://ex.org/here.pl?r123"
+
+
+def test_controls_and_bidi_overrides_never_reach_the_text() -> None:
+    evil = "ISIS\u202egnp.exe\x1b[2J\x07 claims\x00 \u200battack\u2066"
+    item = normalize(raw(title=evil, summary=evil, content="", author="Rep\x1b]0;pwn\x07orter"))
+    for text in (item.title, item.text, item.description, item.author or ""):
+        assert not any(ord(c) < 32 and c not in "\n\t" for c in text), repr(text)
+        assert not any(c in text for c in "\u202e\u2066\u200b\x7f"), repr(text)
+    assert item.title == "ISISgnp.exe[2J claims attack"

@@ -110,7 +110,7 @@ def test_a_poll_waits_for_another_poll_then_runs(tmp_path: Path) -> None:
         lock.release()
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0
-    assert "1 new items" in out or "1 new item" in out
+    assert "1 new item," in out
 
 
 def test_two_polls_at_once_send_every_alert_once(tmp_path: Path) -> None:

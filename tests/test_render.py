@@ -480,3 +480,29 @@ def test_the_headline_counts_the_stories_not_shown_too() -> None:
     entries = [DigestEntry("isis", make_item(n), "s", float(n), T0) for n in range(7)]
     [message] = render_digest(entries, TOPICS, UTC_TZ, since=last, now=T0, per_topic=5)
     assert assert_sendable(message).startswith("📰 Digest: 7 stories, 7 new since")
+
+
+@pytest.mark.parametrize("link", ["javascript:alert(1)", "data:text/html,x", "tg://msg?text=x"])
+def test_a_stored_non_web_link_is_never_made_clickable(link: str) -> None:
+    """Items stored before links were checked may still carry one: rendering checks again."""
+    item = Item("k", "1", "s", "Src", "ISIS title", link, None, datetime.now(UTC), "text")
+    task = DeliveryTask(item, 1, (Match("isis", 1.0, ()),), "summary")
+    alert = render_alert(task, {"isis": Topic("isis", "ISIS", "ISIS")}, ZoneInfo("UTC"))
+    assert "href" not in alert.html and link not in alert.html
+    entry = DigestEntry("isis", item, "summary", 1.0, datetime.now(UTC))
+    for message in render_digest([entry], {}, ZoneInfo("UTC"), since=None, now=datetime.now(UTC)):
+        assert "href" not in message.html
+
+
+def test_the_console_never_prints_terminal_escapes() -> None:
+    import asyncio
+    import io
+
+    from bot.notify.console import ConsoleNotifier
+
+    out = io.StringIO()
+    text = "ok\x1b[2J\x1b]0;title\x07 \u202eevil\rover"
+    asyncio.run(ConsoleNotifier(out).send(0, OutgoingMessage(text, text)))
+    printed = out.getvalue()
+    assert "\x1b" not in printed and "\x07" not in printed and "\u202e" not in printed
+    assert "\r" not in printed and "ok[2J]0;title evil\nover" in printed

@@ -128,11 +128,12 @@ async def test_subscribe_then_one_alert_and_none_after_restart(
         [alert] = alerts(fake, USER)
         assert ISIS_TITLE in alert["text"] and "football" not in alert["text"]
         assert "Why ISIS" in alert["plain_text"]
-        assert 'href="https://ex.org/isis"' in alert["text"]  # tracking parameter removed
+        # the feed's own link (the canonical form, without utm_source, is the dedup key's)
+        assert 'href="https://ex.org/isis?utm_source=rss"' in alert["text"]
         assert "&amp; killed &lt;3&gt; soldiers" in alert["text"]  # feed text escaped
         parse_html(alert["text"])
         assert utf16_len(alert["plain_text"]) <= 4096
-        assert "1 alerts queued, 1 sent" in replies[-1]["text"]
+        assert "1 alert queued, 1 sent" in replies[-1]["text"]
     async with running(settings, fake):
         await say(fake, USER, "/poll", replies=2)
         await asyncio.sleep(0.5)
@@ -445,7 +446,7 @@ async def test_alert_buttons_feedback_mute_and_more(
         second = dict(ISIS, guid="isis-2", link="https://ex.org/isis-2", title="ISIS fighters seen")
         feeds.routes["/feed.xml"] = Route(rss([QUIET, ISIS, second]))
         replies = await say(fake, USER, "/poll", replies=2)
-        assert "1 new items, 0 alerts queued" in replies[-1]["text"]  # muted: no alert
+        assert "1 new item, 0 alerts queued" in replies[-1]["text"]  # muted: no alert
         assert len(alerts(fake, USER)) == 1
 
 

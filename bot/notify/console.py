@@ -7,12 +7,14 @@ from typing import TextIO
 
 from bot.models import OutgoingMessage
 from bot.notify.base import Notifier
+from bot.redact import strip_controls
 
 __all__ = ["ConsoleNotifier"]
 
 
 class ConsoleNotifier(Notifier):
-    """Writes each message as plain text, between rules, to ``stream`` (stdout by default)."""
+    """Writes each message as plain text, between rules, to ``stream`` (stdout by default),
+    without control characters."""
 
     def __init__(self, stream: TextIO | None = None, label: str = "") -> None:
         self.stream = stream
@@ -33,5 +35,6 @@ class ConsoleNotifier(Notifier):
         head = f"{label} to {target}" if label else ""
         rule = "─" * 72
         print(rule if not head else f"── {head} " + "─" * max(0, 68 - len(head)), file=out)
-        print(message.plain.rstrip(), file=out)
+        # Never a terminal escape, bell or bidi override, whatever a feed or document held.
+        print(strip_controls(message.plain).rstrip(), file=out)
         out.flush()

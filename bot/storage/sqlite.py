@@ -6,13 +6,17 @@ Times are stored as ISO 8601 strings in UTC with microseconds
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import sqlite3
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
+from bot.errors import StorageError
 from bot.models import (
     BROADCAST_SOURCE,
     Chat,
@@ -257,18 +261,34 @@ def _feed_state(row: sqlite3.Row) -> FeedState:
 class SQLiteStore(Store):
     """The default store. ``path`` may be ``":memory:"`` for throwaway runs (``--dry-run``)."""
 
-    def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path | str, *, check: bool = True) -> None:
+        """Open (creating) the database, check it (``PRAGMA quick_check``, unless ``check``
+        is False) and bring its schema up to date.
+
+        :raises StorageError: the file cannot be opened or written, or is damaged.
+        """
         self.path = str(path)
-        self.db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.execute("PRAGMA busy_timeout = 10000")
-        if self.path != ":memory:":
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = NORMAL")
-        self._migrate()
+        try:
+            if self.path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA busy_timeout = 10000")
+            if self.path != ":memory:":
+                if check:
+                    problems = [r[0] for r in self.db.execute("PRAGMA quick_check(5)")]
+                    if problems != ["ok"]:
+                        raise sqlite3.DatabaseError(
+                            "database disk image is malformed: " + "; ".join(problems)[:300]
+                        )
+                self.db.execute("PRAGMA journal_mode = WAL")
+                self.db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except OSError as exc:
+            raise StorageError(f"{self.path}: {exc.strerror or exc} ({_fixes['write']})") from None
+        except sqlite3.Error as exc:
+            raise storage_error(self.path, exc) from None
 
     # ------------------------------------------------------------------ plumbing
     def _migrate(self) -> None:
@@ -1201,6 +1221,66 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
-            self.db.execute("COMMIT")
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error:
+                self._rollback()
+                raise
         else:
-            self.db.execute("ROLLBACK")
+            self._rollback()
+
+    def _rollback(self) -> None:
+        # After some errors (a full disk) SQLite has rolled back already.
+        if self.db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+
+
+_fixes = {
+    "full": "free space on the data directory's disk; nothing was lost: what was being "
+    "stored is stored on the next try",
+    "write": "newsbot must be able to write this file and its folder: check the owner, the "
+    "permissions and the mount",
+    "damaged": "the database is damaged: move it away and newsbot starts a new one, or "
+    "restore a backup (sqlite3 FILE .recover may save its data)",
+    "busy": "another process holds the database; one newsbot per data directory",
+}
+
+
+def storage_error(path: str, exc: sqlite3.Error) -> StorageError:
+    """A SQLite error as one line: the file, what SQLite said, and what to do."""
+    text = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    low = text.lower()
+    if "full" in low:
+        fix = _fixes["full"]
+    elif any(w in low for w in ("readonly", "read-only", "unable to open", "permission", "i/o")):
+        fix = _fixes["write"]
+    elif any(w in low for w in ("malformed", "not a database", "corrupt")):
+        fix = _fixes["damaged"]
+    elif "locked" in low or "busy" in low:
+        fix = _fixes["busy"]
+    else:
+        fix = "see the SQLite message; the file may need a look"
+    return StorageError(f"{path}: {text} ({fix})")
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _translated(method: _F) -> _F:
+    @functools.wraps(method)
+    def call(self: SQLiteStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise  # newsbot's own mistake, not the file's: a bug to see whole
+        except sqlite3.Error as exc:
+            raise storage_error(self.path, exc) from None
+
+    return call  # type: ignore[return-value]
+
+
+# Every method of the Store interface raises StorageError when the file is at fault (full,
+# unwritable, damaged, locked), never sqlite3's own errors.
+for _name in sorted(Store.__abstractmethods__ | {"close"}):
+    setattr(SQLiteStore, _name, _translated(getattr(SQLiteStore, _name)))
