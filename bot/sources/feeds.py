@@ -55,9 +55,12 @@ async def _check_public(request: httpx.Request) -> None:
         return
     if request.url.scheme not in ("http", "https"):
         raise FetchError(f"{request.url.scheme}: is not http(s)", kind="refused")
-    address = literal_address(request.url.host)
+    host = request.url.host
+    address = literal_address(host)
+    if address is None and ":" in host:  # aiohttp would not resolve it: not a name either
+        raise FetchError(f"{host} is not an address a feed can be at", kind="refused")
     if address is not None and not is_public(address):
-        raise refusal(request.url.host, address)
+        raise refusal(host, address)
 
 
 def _httpx_error(exc: BaseException, request: httpx.Request) -> BaseException:
