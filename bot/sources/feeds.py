@@ -156,7 +156,11 @@ class FeedTransport(AiohttpTransport):
 def make_client(
     timeout: float, user_agent: str, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
-    """The one HTTP client all feeds share (connection pooling, redirects, timeouts)."""
+    """The one HTTP client all feeds share (connection pooling, redirects, timeouts).
+
+    Without ``transport``, a :class:`FeedTransport`: public-only requests get its guarded
+    pool. A transport given here (tests: httpx.MockTransport) has no such pool unless it
+    sends through a FeedTransport, so only the literals in its URLs are checked."""
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         follow_redirects=True,
