@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import ipaddress
 import logging
 import re
 import time
@@ -18,15 +17,18 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urljoin
 
 import aiohttp
 import httpx
+from aiohttp.abc import AbstractResolver
 from httpx_aiohttp import AiohttpTransport
 
 from bot.errors import FetchError
 from bot.models import FeedConfig, FeedState
 from bot.sources.base import FeedFetchResult, FeedSource
+from bot.sources.netguard import PublicResolver, is_public, literal_address, refusal
 from bot.sources.parse import parse_feed
 
 __all__ = ["HttpFeedSource", "make_client", "server_hint"]
@@ -43,32 +45,22 @@ _PUBLIC_ONLY = "newsbot_public_only"
 
 
 async def _check_public(request: httpx.Request) -> None:
-    """Refuse a request marked public-only whose host resolves to a loopback, private,
-    link-local or otherwise non-public address. Runs for every hop of a redirect chain.
-
-    The host is resolved here and again by the connection, so a DNS server that answers
-    differently the second time (rebinding) is not stopped by this check alone.
+    """Refuse a request marked public-only whose URL names a loopback, private, link-local or
+    otherwise non-public address as a literal (2130706433 and 127.1 included). Runs for every
+    hop of a redirect chain. A name is not resolved here: :class:`FeedTransport` sends
+    public-only requests through a pool whose resolver checks the addresses it connects to
+    (:class:`bot.sources.netguard.PublicResolver`), which a second lookup could not undo.
     """
     if not request.extensions.get(_PUBLIC_ONLY):
         return
+    if request.url.scheme not in ("http", "https"):
+        raise FetchError(f"{request.url.scheme}: is not http(s)", kind="refused")
     host = request.url.host
-    try:
-        addresses = {ipaddress.ip_address(host)}
-    except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, request.url.port or 443, type=0
-            )
-        except OSError as exc:
-            raise FetchError(f"cannot resolve {host}: {exc.strerror or exc}", kind="dns") from None
-        addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
-    for address in addresses:
-        if not address.is_global:
-            raise FetchError(
-                f"{host} is a loopback, private or link-local address ({address}); "
-                "feeds added in chats must be public (the config can allow it)",
-                kind="refused",
-            )
+    address = literal_address(host)
+    if address is None and ":" in host:  # aiohttp would not resolve it: not a name either
+        raise FetchError(f"{host} is not an address a feed can be at", kind="refused")
+    if address is not None and not is_public(address):
+        raise refusal(host, address)
 
 
 def _httpx_error(exc: BaseException, request: httpx.Request) -> BaseException:
@@ -114,7 +106,28 @@ class FeedTransport(AiohttpTransport):
     """httpx's API over aiohttp's connection pool: about a fifth of the CPU per request of
     httpx's own pool (benchmarks/bench_polling.py). Two fixes to httpx-aiohttp 0.2: aiohttp's
     errors are mapped to the httpx errors they mean, and followed redirects send no body.
-    Unlike httpx's own transport it does not read HTTP(S)_PROXY from the environment."""
+    Unlike httpx's own transport it does not read HTTP(S)_PROXY from the environment.
+
+    Requests marked public-only (feeds added in chats) go through a pool of their own, whose
+    names are looked up by ``resolver`` (aiohttp's threaded resolver by default) through
+    :class:`~bot.sources.netguard.PublicResolver`: they connect only to addresses it found
+    public, and no connection of theirs is shared with the trusted feeds'."""
+
+    def __init__(self, *, resolver: AbstractResolver | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._resolver = resolver
+        self._public = AiohttpTransport(client=self._public_session)
+
+    def _public_session(self) -> aiohttp.ClientSession:
+        """The public-only pool: the default one's settings, the guarded resolver."""
+        limit = self.limits.max_connections
+        connector = aiohttp.TCPConnector(
+            keepalive_timeout=self.limits.keepalive_expiry,
+            ssl=self.ssl_context,
+            limit=limit if limit is not None else 0,
+            resolver=PublicResolver(self._resolver),
+        )
+        return aiohttp.ClientSession(connector=connector)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         # A request httpx made to follow a redirect has its body as a stream, which
@@ -122,8 +135,10 @@ class FeedTransport(AiohttpTransport):
         # ignores GET bodies reads as the next request. Read first, the (empty) body is sent
         # as no body at all.
         await request.aread()
+        public_only = request.extensions.get(_PUBLIC_ONLY)
+        send = self._public.handle_async_request if public_only else super().handle_async_request
         try:
-            response = await super().handle_async_request(request)
+            response = await send(request)
         except (httpx.ConnectTimeout, aiohttp.ClientError) as exc:
             mapped = _httpx_error(exc, request)
             if mapped is exc:
@@ -133,11 +148,19 @@ class FeedTransport(AiohttpTransport):
         response.stream = _MappedStream(response.stream, request)
         return response
 
+    async def aclose(self) -> None:
+        await self._public.aclose()
+        await super().aclose()
+
 
 def make_client(
     timeout: float, user_agent: str, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
-    """The one HTTP client all feeds share (connection pooling, redirects, timeouts)."""
+    """The one HTTP client all feeds share (connection pooling, redirects, timeouts).
+
+    Without ``transport``, a :class:`FeedTransport`: public-only requests get its guarded
+    pool. A transport given here (tests: httpx.MockTransport) has no such pool unless it
+    sends through a FeedTransport, so only the literals in its URLs are checked."""
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         follow_redirects=True,
