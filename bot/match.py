@@ -43,7 +43,15 @@ from bot.query import (
 )
 from bot.query import tokenize as tokenize_text
 
-__all__ = ["ITEM_BUDGET", "TITLE_WEIGHT", "CompiledTopic", "Matcher", "anchors", "snippet"]
+__all__ = [
+    "ITEM_BUDGET",
+    "RUN_BUDGET",
+    "TITLE_WEIGHT",
+    "CompiledTopic",
+    "Matcher",
+    "anchors",
+    "snippet",
+]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +59,10 @@ ITEM_BUDGET = 50_000
 """Steps (see :class:`bot.query.Budget`) one topic may take on one item while ingesting: a few
 milliseconds. The topics people write take tens to a few hundred; a topic over it counts as
 no match for that item, so one costly watch cannot stall ingest."""
+RUN_BUDGET = 2_000_000
+"""Steps a chat's query may take over all the recent items it is tried on (/test, /watch's dry
+run): about a second of evaluation. A query of a few words over a week of items takes tens of
+thousands."""
 TITLE_WEIGHT = 3.0
 FIELD_WEIGHTS = {"title": TITLE_WEIGHT, "text": 1.0, "source": 0.0}
 MAX_HITS_PER_TERM = 3

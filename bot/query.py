@@ -872,9 +872,7 @@ def _explain(
     return None if _explain(node.child, doc, cache, resolve, budget) is not None else []
 
 
-def evaluate(
-    node: Node, doc: Mapping[str, TokenizedText], budget: Budget | None = None
-) -> bool:
+def evaluate(node: Node, doc: Mapping[str, TokenizedText], budget: Budget | None = None) -> bool:
     """Does ``node`` match ``doc``? The direct evaluation, term by term.
 
     :raises QueryTooCostly: it went over ``budget``.
