@@ -30,8 +30,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.errors import ParseError, QueryError
-from bot.models import MODES, OutgoingMessage, Topic
+from bot.errors import ParseError, QueryError, QueryTooCostly
+from bot.models import MODES, Item, Match, OutgoingMessage, Topic
 from bot.pacing import parse_clock
 from bot.pipeline import CycleReport, Pipeline
 from bot.render import esc, feed_health, render_latest, render_why, split_blocks, web_link
@@ -95,6 +95,7 @@ class BotCommands:
         self.admins = admins
         self.default_digest = default_digest
         self.clock = clock
+        self._trying: set[int] = set()  # chats whose query is being tried on the recent items
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -359,8 +360,29 @@ class BotCommands:
         shown = f"\n<pre>{esc(pointer)}</pre>" if pointer else ""
         return f"❌ {esc(exc.message)}.{shown}{fix}\nSee /help for the query language."
 
+    async def _try_query(
+        self, update: Update, chat_id: int, query: str, refused: str = ""
+    ) -> tuple[int, int, list[tuple[Item, Match]]] | None:
+        """The query tried on the recent items (off the event loop, bounded in time and work);
+        None, answered, if it is too costly or the chat already has one running.
+
+        :raises QueryError: the query is invalid or breaks the ``[watches]`` limits.
+        """
+        if chat_id in self._trying:
+            await self._reply(update, "⏳ Your previous query is still running; try again soon.")
+            return None
+        self._trying.add(chat_id)
+        try:
+            return await self.pipeline.test_query(query)
+        except QueryTooCostly as exc:
+            await self._reply(update, f"❌ {esc(str(exc))}.{refused}")
+            return None
+        finally:
+            self._trying.discard(chat_id)
+
     async def watch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/watch NAME QUERY: a private topic for this chat."""
+        """/watch NAME QUERY: a private topic for this chat (refused if it is too costly to try
+        on the recent items)."""
         chat_id = await self._setting(update, context)
         if chat_id is None:
             return
@@ -375,6 +397,11 @@ class BotCommands:
             return
         name = args[0]
         try:
+            self.pipeline.check_watch(chat_id, name, query)
+            tried = await self._try_query(update, chat_id, query, " Nothing was watched.")
+            if tried is None:
+                return
+            searched, matched, _ = tried
             watch = self.pipeline.add_watch(chat_id, name, query)
         except QueryError as exc:
             await self._reply(update, self._query_problem(exc))
@@ -382,7 +409,6 @@ class BotCommands:
         except ValueError as exc:
             await self._reply(update, f"❌ {esc(str(exc))}")
             return
-        searched, matched, _ = self.pipeline.test_query(query)
         await self._reply(
             update,
             f"👁 Watching <b>{esc(watch.name)}</b>: <code>{esc(watch.query)}</code>\n"
@@ -419,16 +445,21 @@ class BotCommands:
 
     async def test(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/test QUERY: what it would have matched in the last 7 days."""
-        self._register_chat(update)
+        chat_id = self._register_chat(update)
+        if chat_id is None:
+            return
         query = self._rest(update, 0)
         if not query:
             await self._reply(update, "Send /test <code>query</code>, e.g. /test Daesh OR ISIL")
             return
         try:
-            searched, matched, best = self.pipeline.test_query(query)
+            tried = await self._try_query(update, chat_id, query)
         except QueryError as exc:
             await self._reply(update, self._query_problem(exc))
             return
+        if tried is None:
+            return
+        searched, matched, best = tried
         lines = [
             f"🔎 <code>{esc(query)}</code> matches {matched} of {searched} items "
             "of the last 7 days."

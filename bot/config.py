@@ -55,6 +55,8 @@ class WatchLimits:
     per_chat: int = 10
     query_chars: int = 300
     regex: bool = False
+    test_seconds: float = 5.0
+    """How long a chat's query may run over the recent items (/test, /watch's dry run)."""
 
 
 @dataclass(frozen=True)
@@ -489,7 +491,7 @@ def load_settings(
         )
     default_interval = polling.get_int("interval", 300, minimum=30)
     watch_table = root.table("watches")
-    watch_table.check_keys({"per_chat", "query_chars", "regex"})
+    watch_table.check_keys({"per_chat", "query_chars", "regex", "test_seconds"})
     regex = watch_table.data.get("regex", False)
     if not isinstance(regex, bool):
         raise watch_table.fail("regex", "must be true or false")
@@ -497,6 +499,7 @@ def load_settings(
         per_chat=watch_table.get_int("per_chat", 10, minimum=0),
         query_chars=watch_table.get_int("query_chars", 300, minimum=10),
         regex=regex,
+        test_seconds=watch_table.get_float("test_seconds", 5.0, minimum=0.1),
     )
     data_dir = Path(env.get("NEWSBOT_DATA_DIR") or root.get_str("data_dir", "data") or "data")
 

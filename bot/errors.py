@@ -5,6 +5,7 @@ The tree::
     NewsbotError                 base of everything newsbot raises on purpose
     ├── ConfigError              a config or topics file is missing or invalid (file, line, fix)
     │   └── QueryError           a topic query does not parse (query, position, what was expected)
+    │       └── QueryTooCostly   a query's evaluation went over its work or time budget
     ├── StorageError             the database cannot be read or written (file, reason, fix)
     ├── SourceError              a source could not be read; the other sources go on
     │   ├── FetchError           HTTP-level failure: network, status code, size cap, timeout
@@ -34,6 +35,7 @@ __all__ = [
     "NewsbotError",
     "ParseError",
     "QueryError",
+    "QueryTooCostly",
     "RetryLater",
     "SourceError",
     "StorageError",
@@ -99,6 +101,27 @@ class QueryError(ConfigError):
 class StorageError(NewsbotError):
     """The database cannot be used: full disk, no write access, damaged file. The message names
     the file and the fix; what was being written was rolled back, nothing is half-stored."""
+
+
+class QueryTooCostly(QueryError):
+    """Evaluating a query took more work (or time) than it is allowed: a chat's query over the
+    recent items (/test, /watch), or one topic on one item while ingesting.
+
+    ``spent`` is the work done when it stopped (in the steps of :class:`bot.query.Budget`).
+    """
+
+    MESSAGE = "this query is too costly to run over recent items"
+    FIX = "narrow it (fewer OR-ed words, a smaller NEAR)"
+
+    def __init__(self, query: str = "", *, spent: int = 0) -> None:
+        self.spent = spent
+        super().__init__(self.MESSAGE, query=query, position=0, expected=self.FIX)
+        # Not a syntax error: no position to point at.
+        self.message = self.MESSAGE
+        self.fix = self.FIX
+
+    def __str__(self) -> str:
+        return f"{self.MESSAGE}: {self.FIX}"
 
 
 class SourceError(NewsbotError):

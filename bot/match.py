@@ -14,14 +14,17 @@ long article that repeats a word is not worth more than a headline that names it
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.errors import QueryTooCostly
 from bot.models import Evidence, Item, Match, Topic
 from bot.query import (
     And,
+    Budget,
     Contribution,
     Leaf,
     Near,
@@ -40,8 +43,26 @@ from bot.query import (
 )
 from bot.query import tokenize as tokenize_text
 
-__all__ = ["TITLE_WEIGHT", "CompiledTopic", "Matcher", "anchors", "snippet"]
+__all__ = [
+    "ITEM_BUDGET",
+    "RUN_BUDGET",
+    "TITLE_WEIGHT",
+    "CompiledTopic",
+    "Matcher",
+    "anchors",
+    "snippet",
+]
 
+log = logging.getLogger(__name__)
+
+ITEM_BUDGET = 50_000
+"""Steps (see :class:`bot.query.Budget`) one topic may take on one item while ingesting: a few
+milliseconds. The topics people write take tens to a few hundred; a topic over it counts as
+no match for that item, so one costly watch cannot stall ingest."""
+RUN_BUDGET = 2_000_000
+"""Steps a chat's query may take over all the recent items it is tried on (/test, /watch's dry
+run): about a second of evaluation. A query of a few words over a week of items takes tens of
+thousands."""
 TITLE_WEIGHT = 3.0
 FIELD_WEIGHTS = {"title": TITLE_WEIGHT, "text": 1.0, "source": 0.0}
 MAX_HITS_PER_TERM = 3
@@ -157,6 +178,7 @@ class Matcher:
         self._always: set[str] = set()  # topics without anchors
         self._indexed: dict[Leaf, int] = {}  # term -> number of topics using it
         self._interned: dict[Term, Term] = {}  # one object per distinct term
+        self.too_costly: set[str] = set()  # topics that went over ITEM_BUDGET (logged once)
         for topic in topics:
             self.add(topic)
 
@@ -194,6 +216,7 @@ class Matcher:
         if compiled is None:
             return
         self._always.discard(topic_id)
+        self.too_costly.discard(topic_id)
         for leaf in anchors(compiled.tree) or ():
             _drop(self._topics_of, leaf, topic_id)
         for leaf in set(leaves(compiled.tree)):
@@ -269,12 +292,15 @@ class Matcher:
             "source": tokenize_text(item.source_name),
         }
 
-    def scan(self, doc: Mapping[str, TokenizedText]) -> dict[Leaf, list[Span]]:
+    def scan(
+        self, doc: Mapping[str, TokenizedText], budget: Budget | None = None
+    ) -> dict[Leaf, list[Span]]:
         """Every indexed term that occurs in ``doc``, with its places: one pass over the words.
 
         Each word stands for itself and for the inflected query words whose forms include it
         ("pulled" stands for "~pull"); runs of such keys are looked up as phrases, extended
-        only while they are the start of some phrase.
+        only while they are the start of some phrase. ``budget`` is charged for the terms
+        with a prefix, which are checked directly.
         """
         found: dict[Leaf, list[Span]] = {}
         phrases, starts, family = self._phrases, self._phrase_starts, self._family
@@ -311,7 +337,7 @@ class Matcher:
                             break
                         to_check.update(prefixed.get(word[:length], ()))
         for term in to_check:
-            spans = leaf_spans(term, doc)
+            spans = leaf_spans(term, doc, budget)
             if spans:
                 found[term] = spans
         return found
@@ -330,27 +356,57 @@ class Matcher:
                 ids.update(owners)
         return sorted(ids)
 
-    def match(self, item: Item) -> list[Match]:
-        return self.match_doc(self.index(item))
+    def match(self, item: Item, budget: Budget | None = None) -> list[Match]:
+        return self.match_doc(self.index(item), budget)
 
-    def match_doc(self, doc: Mapping[str, TokenizedText]) -> list[Match]:
-        cache = self.scan(doc)
+    def match_doc(
+        self, doc: Mapping[str, TokenizedText], budget: Budget | None = None
+    ) -> list[Match]:
+        """The topics ``doc`` matches, best first.
+
+        Without ``budget`` (ingest), each topic may take :data:`ITEM_BUDGET` steps on this
+        item; one that takes more counts as no match and is logged once. With ``budget`` (a
+        chat's query run over many items) every evaluation spends that one budget.
+
+        :raises QueryTooCostly: ``budget`` was given and is spent.
+        """
+        run = budget
+        if budget is None:
+            budget = Budget(ITEM_BUDGET)
+        cache = self.scan(doc, run)
         indexed = self._indexed
 
-        def resolve(leaf: Leaf, d: Mapping[str, TokenizedText]) -> list[Span]:
+        def resolve(leaf: Leaf, d: Mapping[str, TokenizedText], b: Budget | None) -> list[Span]:
             # Indexed terms absent from the scan do not occur; only regexes are run here.
             if isinstance(leaf, Term) and leaf in indexed:
                 return []
-            return leaf_spans(leaf, d)
+            return leaf_spans(leaf, d, b)
 
         matches: list[Match] = []
         snippets: dict[Span, str] = {}  # topics sharing a term share its snippet
         for topic_id in self.candidates(cache):
-            found = explain(self._topics[topic_id].tree, doc, cache, resolve)
+            if run is None:
+                budget.left = budget.limit
+            try:
+                found = explain(self._topics[topic_id].tree, doc, cache, resolve, budget)
+            except QueryTooCostly:
+                if run is not None:
+                    raise
+                self._too_costly(topic_id)
+                continue
             if found is not None:
                 matches.append(self._match(topic_id, found, doc, snippets))
         matches.sort(key=lambda m: (-m.score, m.topic_id))
         return matches
+
+    def _too_costly(self, topic_id: str) -> None:
+        if topic_id not in self.too_costly:
+            self.too_costly.add(topic_id)
+            log.warning(
+                "topic %r takes more than %d steps on some items: it counts as no match there",
+                topic_id,
+                ITEM_BUDGET,
+            )
 
     @staticmethod
     def _match(

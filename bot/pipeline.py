@@ -31,11 +31,12 @@ from bot.errors import (
     DeliveryError,
     MessageTooLong,
     QueryError,
+    QueryTooCostly,
     RetryLater,
     SourceError,
     StorageError,
 )
-from bot.match import Matcher
+from bot.match import RUN_BUDGET, CompiledTopic, Matcher
 from bot.models import (
     BROADCAST_SOURCE,
     Chat,
@@ -56,7 +57,7 @@ from bot.models import (
 from bot.normalize import normalize
 from bot.notify.base import Notifier
 from bot.pacing import Pacer, Rates, parse_clock, quiet_until
-from bot.query import Regex, leaves
+from bot.query import Budget, Node, Regex, leaves, parse_query
 from bot.render import (
     MAX_MESSAGE,
     digest_markdown,
@@ -311,10 +312,34 @@ class Pipeline:
         return "private" if chat_id > 0 else "group"
 
     # ------------------------------------------------------------------ watches
-    def add_watch(self, chat_id: int, name: str, query: str) -> Watch:
-        """Create (or replace) a private topic for ``chat_id`` and subscribe it.
+    def check_query(self, query: str) -> Node:
+        """Parse a chat's query (/watch and /test share this) within the ``[watches]`` limits:
+        at most ``query_chars`` characters, and regular expressions only if ``regex`` is on.
 
-        :raises QueryError: the query is invalid, too long, or uses what watches may not.
+        :raises QueryError: the query is invalid, too long, or uses what chats may not.
+        """
+        limits = self.watch_limits
+        if len(query) > limits.query_chars:
+            raise QueryError(
+                f"query is {len(query)} characters long",
+                query=query[:80],
+                position=limits.query_chars,
+                expected=f"at most {limits.query_chars} characters",
+            )
+        tree = parse_query(query, self.aliases)
+        if not limits.regex and any(isinstance(leaf, Regex) for leaf in leaves(tree)):
+            raise QueryError(
+                "regular expressions are not allowed in chats' queries here",
+                query=query,
+                position=query.find("/"),
+                expected="words and phrases (the admin can allow them)",
+            )
+        return tree
+
+    def check_watch(self, chat_id: int, name: str, query: str) -> None:
+        """What :meth:`add_watch` checks before it stores anything.
+
+        :raises QueryError: see :meth:`check_query`.
         :raises ValueError: the name is invalid or the chat has too many watches.
         """
         limits = self.watch_limits
@@ -323,22 +348,17 @@ class Pipeline:
         existing = {w.name for w in self.store.watches(chat_id)}
         if name not in existing and len(existing) >= limits.per_chat:
             raise ValueError(f"you have {len(existing)} watches, the most allowed; /unwatch one")
-        if len(query) > limits.query_chars:
-            raise QueryError(
-                f"query is {len(query)} characters long",
-                query=query[:80],
-                position=limits.query_chars,
-                expected=f"at most {limits.query_chars} characters",
-            )
+        self.check_query(query)
+
+    def add_watch(self, chat_id: int, name: str, query: str) -> Watch:
+        """Create (or replace) a private topic for ``chat_id`` and subscribe it.
+
+        :raises QueryError: the query is invalid, too long, or uses what watches may not.
+        :raises ValueError: the name is invalid or the chat has too many watches.
+        """
+        self.check_watch(chat_id, name, query)
         watch = Watch(chat_id, name, query)
         compiled = self.matcher.compile(watch.topic())
-        if not limits.regex and any(isinstance(leaf, Regex) for leaf in leaves(compiled.tree)):
-            raise QueryError(
-                "regular expressions are not allowed in watches here",
-                query=query,
-                position=query.find("/"),
-                expected="words and phrases (the admin can allow them)",
-            )
         self.store.add_watch(watch, self.clock())
         self.store.subscribe(chat_id, watch.topic_id, self.clock())
         self.matcher.add(compiled)
@@ -354,20 +374,53 @@ class Pipeline:
         self.topics.pop(topic_id, None)
         return True
 
-    def test_query(
+    async def test_query(
         self, query: str, *, days: int = 7, best: int = 5
     ) -> tuple[int, int, list[tuple[Item, Match]]]:
-        """Dry-run ``query`` on the items stored in the last ``days``.
+        """Dry-run a chat's query on the items stored in the last ``days``.
+
+        The query is checked as :meth:`check_query` says. The items are read here (the store's
+        connection belongs to the event loop's thread); matching runs in a worker thread, so
+        the bot goes on answering, and stops after ``[watches] test_seconds`` or
+        :data:`~bot.match.RUN_BUDGET` steps of evaluation, whichever comes first.
 
         :returns: (items searched, items matched, the best few with their match).
+        :raises QueryTooCostly: it went over the time or the work allowed.
         :raises QueryError: the query is invalid.
         """
-        matcher = Matcher([Topic("test", "test", query)], self.aliases)
+        tree = self.check_query(query)
         items = self.store.items_since(self.clock() - timedelta(days=days))
+        return await asyncio.to_thread(
+            self._dry_run,
+            CompiledTopic(Topic("test", "test", query), tree),
+            items,
+            best,
+            self.watch_limits.test_seconds,
+            self.monotonic,
+        )
+
+    @staticmethod
+    def _dry_run(
+        topic: CompiledTopic,
+        items: Sequence[Item],
+        best: int,
+        seconds: float,
+        monotonic: Callable[[], float],
+    ) -> tuple[int, int, list[tuple[Item, Match]]]:
+        """:meth:`test_query`'s matching, on plain data (it runs in a worker thread)."""
+        deadline = monotonic() + seconds
+        matcher = Matcher(())
+        matcher.add(topic)
+        budget = Budget(RUN_BUDGET)
         hits: list[tuple[Item, Match]] = []
         for item in items:
-            for match in matcher.match(item):
-                hits.append((item, match))
+            if monotonic() > deadline:
+                raise QueryTooCostly(topic.topic.query, spent=budget.spent)
+            try:
+                found = matcher.match(item, budget)
+            except QueryTooCostly:
+                raise QueryTooCostly(topic.topic.query, spent=budget.spent) from None
+            hits.extend((item, match) for match in found)
         hits.sort(key=lambda h: (-h[1].score, -h[0].published.timestamp()))
         return len(items), len(hits), hits[:best]
 

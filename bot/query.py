@@ -31,13 +31,14 @@ from typing import Any
 
 import re2
 
-from bot.errors import QueryError
+from bot.errors import QueryError, QueryTooCostly
 from bot.inflect import forms
 
 __all__ = [
     "ALL_FIELDS",
     "FIELDS",
     "And",
+    "Budget",
     "Contribution",
     "Leaf",
     "Near",
@@ -624,7 +625,52 @@ def variants(term: Term) -> tuple[frozenset[str], ...]:
 # --------------------------------------------------------------------------- evaluation
 
 
-def term_spans(term: Term, doc: Mapping[str, TokenizedText]) -> list[Span]:
+class Budget:
+    """The work a query's evaluation may do, counted in steps; over it, :class:`QueryTooCostly`.
+
+    What costs a step (each is a few Python operations, about a tenth of a microsecond):
+
+    - looking a term or a regular expression up for a document: 1, plus 1 per place it
+      occurs (each is handed on to the operators above);
+    - finding a term directly (:func:`term_spans`): 1 per form looked up in a field's index
+      (a prefix: 1 per distinct word of the field, all are compared), plus 1 per start checked;
+    - NEAR and NOT NEAR: 1 per right-hand hit (they are sorted), then for each left-hand hit
+      1 (the search for its window) plus 1 per right-hand hit compared with it, plus 1 per
+      pair produced. NOT NEAR stops comparing at the first right-hand hit within the distance.
+
+    One budget can be shared by many evaluations: a chat's query run over many items spends
+    one budget; on ingest each topic gets a fresh one per item (:meth:`reset`).
+    """
+
+    __slots__ = ("left", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.left = limit
+
+    @property
+    def spent(self) -> int:
+        return self.limit - self.left
+
+    def reset(self) -> None:
+        self.left = self.limit
+
+    def spend(self, steps: int) -> None:
+        self.left -= steps
+        if self.left < 0:
+            self.exceeded()
+
+    def exceeded(self) -> None:
+        raise QueryTooCostly(spent=self.spent)
+
+
+UNLIMITED = 1 << 62
+"""A budget limit that is never reached (direct evaluation, e.g. in tests and explanations)."""
+
+
+def term_spans(
+    term: Term, doc: Mapping[str, TokenizedText], budget: Budget | None = None
+) -> list[Span]:
     """Every place ``term`` occurs in the fields it may match (the direct, slow way)."""
     spans: list[Span] = []
     n = len(term.parts)
@@ -636,9 +682,15 @@ def term_spans(term: Term, doc: Mapping[str, TokenizedText]) -> list[Span]:
             continue
         if prefixes[0]:
             first = term.parts[0].lower()
+            if budget is not None:
+                budget.spend(len(text.index))
             starts = sorted(i for w, pos in text.index.items() if w.startswith(first) for i in pos)
         else:
+            if budget is not None:
+                budget.spend(len(options[0]))
             starts = sorted(i for form in options[0] for i in text.index.get(form.lower(), ()))
+        if budget is not None:
+            budget.spend(len(starts))
         words = text.cased if term.case_sensitive else text.words
         for i in starts:
             if i + n > len(words):
@@ -655,8 +707,14 @@ def term_spans(term: Term, doc: Mapping[str, TokenizedText]) -> list[Span]:
     return spans
 
 
-def regex_spans(node: Regex, doc: Mapping[str, TokenizedText]) -> list[Span]:
-    """Where the expression matches, as the word positions it covers."""
+def regex_spans(
+    node: Regex, doc: Mapping[str, TokenizedText], budget: Budget | None = None
+) -> list[Span]:
+    """Where the expression matches, as the word positions it covers.
+
+    RE2 runs in time linear in the text; the budget is charged 1 per field searched and 1 per
+    match found.
+    """
     spans: list[Span] = []
     compiled = node.compiled()
     for name in node.fields:
@@ -664,6 +722,7 @@ def regex_spans(node: Regex, doc: Mapping[str, TokenizedText]) -> list[Span]:
         if text is None or not text.raw:
             continue
         starts = [a for a, _ in text.offsets]
+        before = len(spans)
         for m in compiled.finditer(text.raw):
             a, b = m.span()
             if a == b:
@@ -673,18 +732,24 @@ def regex_spans(node: Regex, doc: Mapping[str, TokenizedText]) -> list[Span]:
             spans.append(Span(name, first, last))
             if len(spans) >= MAX_NEAR_PAIRS:
                 break
+        if budget is not None:
+            budget.spend(1 + len(spans) - before)
     return spans
 
 
-def leaf_spans(leaf: Leaf, doc: Mapping[str, TokenizedText]) -> list[Span]:
-    return term_spans(leaf, doc) if isinstance(leaf, Term) else regex_spans(leaf, doc)
+def leaf_spans(
+    leaf: Leaf, doc: Mapping[str, TokenizedText], budget: Budget | None = None
+) -> list[Span]:
+    if isinstance(leaf, Term):
+        return term_spans(leaf, doc, budget)
+    return regex_spans(leaf, doc, budget)
 
 
 Contribution = tuple[Leaf, Span]
 """A term and one place it occurred that helped the query match."""
 
 _Hit = tuple[Span, tuple[Contribution, ...]]
-Resolver = Callable[[Leaf, Mapping[str, TokenizedText]], list[Span]]
+Resolver = Callable[[Leaf, Mapping[str, TokenizedText], "Budget | None"], list[Span]]
 
 
 def _gap(a: Span, b: Span) -> int:
@@ -697,39 +762,58 @@ def _hits(
     doc: Mapping[str, TokenizedText],
     cache: dict[Leaf, list[Span]],
     resolve: Resolver,
+    budget: Budget,
 ) -> list[_Hit]:
-    """Where a positional node (term, OR of terms, NEAR) occurs, with the terms behind each hit."""
+    """Where a positional node (term, OR of terms, NEAR) occurs, with the terms behind each hit.
+
+    Charges ``budget`` as :class:`Budget` says.
+    """
     if isinstance(node, Term | Regex):
         spans = cache.get(node)
         if spans is None:
-            spans = cache[node] = resolve(node, doc)
+            spans = cache[node] = resolve(node, doc, budget)
+        budget.left -= 1 + len(spans)
+        if budget.left < 0:
+            budget.exceeded()
         return [(s, ((node, s),)) for s in spans]
     if isinstance(node, Or):
         out: list[_Hit] = []
         for child in node.children:
-            out.extend(_hits(child, doc, cache, resolve))
+            out.extend(_hits(child, doc, cache, resolve, budget))
         return out
     assert isinstance(node, Near)
-    left = _hits(node.left, doc, cache, resolve)
-    right = _hits(node.right, doc, cache, resolve) if left else []
+    left = _hits(node.left, doc, cache, resolve, budget)
+    right = _hits(node.right, doc, cache, resolve, budget) if left else []
+    if not right:
+        return left if node.negated else []
+    budget.spend(len(right))
     # Sorted by position, each left hit only looks at the right hits in its window: the cost is
     # about (left + right) log(right), not left * right, and pairing stops at MAX_NEAR_PAIRS.
     right.sort(key=lambda h: (h[0].field, h[0].start))
     keys = [(h[0].field, h[0].start) for h in right]
-    reach = node.distance + max((h[0].end - h[0].start for h in left + right), default=1)
+    reach = node.distance + max(h[0].end - h[0].start for h in left + right)
+    distance = node.distance
     out = []
     for a, why_a in left:
         lo = bisect_left(keys, (a.field, a.start - reach))
-        hi = bisect_right(keys, (a.field, a.end + node.distance))
-        near = [
-            (b, why_b)
-            for b, why_b in right[lo:hi]
-            if (_gap(a, b) <= node.distance if node.negated else 0 <= _gap(a, b) <= node.distance)
-        ]
+        hi = bisect_right(keys, (a.field, a.end + distance))
         if node.negated:
-            if not near:
+            # The places of ``a`` with no right hit near: the first one near settles it.
+            compared = 0
+            for b, _ in right[lo:hi]:
+                compared += 1
+                if _gap(a, b) <= distance:
+                    break
+            else:
                 out.append((a, why_a))
+            budget.left -= 1 + compared
+            if budget.left < 0:
+                budget.exceeded()
             continue
+        near = [(b, why_b) for b, why_b in right[lo:hi] if 0 <= _gap(a, b) <= distance]
+        budget.left -= 1 + (hi - lo) + len(near)
+        if budget.left < 0:
+            budget.exceeded()
         for b, why_b in near:
             span = Span(a.field, min(a.start, b.start), max(a.end, b.end))
             out.append((span, why_a + why_b))
@@ -743,19 +827,33 @@ def explain(
     doc: Mapping[str, TokenizedText],
     cache: dict[Leaf, list[Span]],
     resolve: Resolver = leaf_spans,
+    budget: Budget | None = None,
 ) -> list[Contribution] | None:
     """None if ``node`` does not match ``doc``; else the term occurrences that made it match.
 
     ``cache`` keeps each term's occurrences, so a term shared by many topics is looked up once;
-    ``resolve`` finds the occurrences of a term that is not in the cache.
+    ``resolve`` finds the occurrences of a term that is not in the cache. ``budget`` bounds the
+    work (see :class:`Budget`); without one it is unbounded.
+
+    :raises QueryTooCostly: the evaluation went over ``budget``.
     """
+    return _explain(node, doc, cache, resolve, Budget(UNLIMITED) if budget is None else budget)
+
+
+def _explain(
+    node: Node,
+    doc: Mapping[str, TokenizedText],
+    cache: dict[Leaf, list[Span]],
+    resolve: Resolver,
+    budget: Budget,
+) -> list[Contribution] | None:
     if isinstance(node, Term | Regex | Near):
-        hits = _hits(node, doc, cache, resolve)
+        hits = _hits(node, doc, cache, resolve, budget)
         return [c for _, why in hits for c in why] if hits else None
     if isinstance(node, And):
         found: list[Contribution] = []
         for child in node.children:
-            part = explain(child, doc, cache, resolve)
+            part = _explain(child, doc, cache, resolve, budget)
             if part is None:
                 return None
             found.extend(part)
@@ -765,15 +863,18 @@ def explain(
         any_hit = False
         found = []
         for child in node.children:
-            part = explain(child, doc, cache, resolve)
+            part = _explain(child, doc, cache, resolve, budget)
             if part is not None:
                 any_hit = True
                 found.extend(part)
         return found if any_hit else None
     assert isinstance(node, Not)
-    return None if explain(node.child, doc, cache, resolve) is not None else []
+    return None if _explain(node.child, doc, cache, resolve, budget) is not None else []
 
 
-def evaluate(node: Node, doc: Mapping[str, TokenizedText]) -> bool:
-    """Does ``node`` match ``doc``? The direct evaluation, term by term."""
-    return explain(node, doc, {}) is not None
+def evaluate(node: Node, doc: Mapping[str, TokenizedText], budget: Budget | None = None) -> bool:
+    """Does ``node`` match ``doc``? The direct evaluation, term by term.
+
+    :raises QueryTooCostly: it went over ``budget``.
+    """
+    return explain(node, doc, {}, budget=budget) is not None
