@@ -50,6 +50,8 @@ class RawEntry:
     content: str
     html: bool = True
     source_name: str | None = None
+    date_only: bool = False
+    """``published`` is a day, not a moment: the source gave a date without a time."""
 
 
 @dataclass(frozen=True, slots=True)
