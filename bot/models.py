@@ -74,6 +74,8 @@ class Item:
     description: str = ""
     story: str = ""
     """The story the item belongs to (see :mod:`bot.stories`); empty until it is assigned."""
+    date_only: bool = False
+    """``published`` is a day (midnight UTC), not a moment: the source gave no time."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -564,6 +564,7 @@ async def test_the_pipeline_alerts_the_healthy_document_and_leaks_nothing(
     assert len(errors) == len(EXPECTED_ERRORS)
     printed = out.getvalue()
     assert "ISIS Defeat Means US Troops No Longer Needed in Iraq" in printed
+    assert "document healthy.txt · Joumanna Bercetche · 17 Sep 2024\n" in printed  # no "00:00"
     db = sqlite3.connect(tmp_path / "db")
     dump = "\n".join(db.iterdump())
     db.close()
@@ -573,3 +574,210 @@ async def test_the_pipeline_alerts_the_healthy_document_and_leaks_nothing(
             assert secret not in text, (where, secret)
     # the next scan is quiet: the refusals were reported once
     assert pipeline.scan_documents() == (0, 0, [])
+
+
+# --------------------------------------------------------------------------- by-lines
+
+MARCH_3 = datetime(2025, 3, 3, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("head", "author", "published"),
+    [
+        ("By Jane Doe | 3 March 2025", "Jane Doe", MARCH_3),
+        ("By Jane Doe\nMarch 3, 2025", "Jane Doe", MARCH_3),
+        ("By Jane Doe\n\nPublished: 2025-03-03", "Jane Doe", MARCH_3),
+        ("By Jane Doe, March 3, 2025", "Jane Doe", MARCH_3),
+        (
+            "By Jane Doe — 2025-03-03T10:30:00Z",
+            "Jane Doe",
+            datetime(2025, 3, 3, 10, 30, tzinfo=UTC),
+        ),
+        ("BY JANE DOE AND JOHN ROE", "JANE DOE AND JOHN ROE", MTIME),
+        ("By Jane Doe and John de Roe | Reuters", "Jane Doe and John de Roe", MTIME),
+        ("*By Ángel Núñez* · 3 Mar 2025", "Ángel Núñez", MARCH_3),
+        ("By Jane Doe on March 3, 2025", "Jane Doe", MARCH_3),
+    ],
+)
+def test_by_lines(tmp_path: Path, head, author, published) -> None:
+    raw = parse(tmp_path / "a.txt", f"Iraq asks US troops to leave\n{head}\n\nThe body.\n")
+    assert raw.title == "Iraq asks US troops to leave"
+    assert (raw.author, raw.published) == (author, published)
+    assert raw.content.strip() == "The body."
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "By the end of the year, troops will have left.",
+        "By 2026 the troops will be out.",
+        "Bystanders watched the convoy.",
+    ],
+)
+def test_a_sentence_that_starts_with_by_is_body_text(tmp_path: Path, line) -> None:
+    raw = parse(tmp_path / "a.txt", f"Title\n{line}\nMore.")
+    assert raw.author is None and raw.published == MTIME
+    assert raw.content.startswith(line)
+
+
+def test_a_date_line_after_a_by_line_is_taken_only_when_it_is_a_date(tmp_path: Path) -> None:
+    raw = parse(tmp_path / "a.txt", "Title\nBy Jane Doe\nMarch was a hard month.\nMore.")
+    assert raw.author == "Jane Doe" and raw.published == MTIME
+    assert raw.content == "March was a hard month.\nMore."
+
+
+# --------------------------------------------------------------------------- front matter
+
+FRONT = """---
+title: "Iraq asks US troops to leave"
+author: Jane Doe
+date: 2025-03-03
+tags: [iraq, us]
+---
+
+# Iraq asks US troops to leave
+
+Iraq's prime minister said US troops are no longer needed.
+"""
+
+
+def test_yaml_front_matter(tmp_path: Path) -> None:
+    raw = parse(tmp_path / "note.md", FRONT)
+    assert raw.title == "Iraq asks US troops to leave"
+    assert raw.author == "Jane Doe"
+    assert raw.published == MARCH_3 and raw.date_only is True
+    # neither the block nor the heading that repeats the title is body text
+    assert raw.content.strip() == "Iraq's prime minister said US troops are no longer needed."
+
+
+@pytest.mark.parametrize(
+    ("block", "author", "published", "date_only"),
+    [
+        (
+            "authors:\n  - Jane Doe\n  - John Roe\npublished: 2025-03-03T10:30:00+02:00",
+            "Jane Doe, John Roe",
+            datetime(2025, 3, 3, 8, 30, tzinfo=UTC),
+            False,
+        ),
+        ("by: {name: Jane Doe}\ndate: 'March 3, 2025'", "Jane Doe", MARCH_3, True),
+        (
+            "Author: Jane Doe\nDate: 2025-03-03 10:30",
+            "Jane Doe",
+            datetime(2025, 3, 3, 10, 30, tzinfo=UTC),
+            False,
+        ),
+        ("author: 42\ndate: not a date", "42", MTIME, False),
+    ],
+)
+def test_front_matter_field_variants(tmp_path, block, author, published, date_only) -> None:
+    raw = parse(tmp_path / "a.md", f"---\ntitle: T\n{block}\n---\nBody.\n")
+    assert (raw.title, raw.author, raw.published, raw.date_only) == (
+        "T",
+        author,
+        published,
+        date_only,
+    )
+    assert raw.content == "Body."
+
+
+def test_toml_front_matter(tmp_path: Path) -> None:
+    text = (
+        '+++\ntitle = "Iraq asks US troops to leave"\nauthor = "Jane Doe"\n'
+        "date = 2025-03-03\n+++\nBody."
+    )
+    raw = parse(tmp_path / "a.md", text)
+    assert (raw.title, raw.author, raw.published, raw.date_only) == (
+        "Iraq asks US troops to leave",
+        "Jane Doe",
+        MARCH_3,
+        True,
+    )
+    assert raw.content == "Body."
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        'title: "unclosed\nauthor: [Jane',  # a YAML syntax error
+        "- just\n- a list",  # not a mapping
+        "title: x\ndate: 2025-13-45",  # a timestamp YAML cannot build
+        "[" * 5000 + "]" * 5000,  # nested deeper than the parser goes
+        "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+        "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nauthor: [*e, *e, *e, *e, *e, *e, *e, *e]",
+    ],
+)
+def test_broken_front_matter_still_reads_the_body(tmp_path: Path, block) -> None:
+    raw = parse(tmp_path / "a.md", f"---\n{block}\n---\n# Troops leave Iraq\n\nThe body.\n")
+    assert raw.title == "Troops leave Iraq"
+    assert raw.content.strip() == "The body."
+    assert raw.published == MTIME and len(raw.author or "") < 2000
+
+
+def test_an_unclosed_or_huge_block_is_not_front_matter(tmp_path: Path) -> None:
+    unclosed = parse(tmp_path / "a.md", "---\ntitle: x\n\nJust a rule and text.")
+    assert unclosed.title == "---" and "Just a rule" in unclosed.content
+    huge = "---\n" + "k: v\n" * 20_000 + "---\nBody"
+    assert parse(tmp_path / "b.md", huge).title == "---"  # closed past 64,000 characters
+
+
+# --------------------------------------------------------------------------- HTML meta
+
+
+@pytest.mark.parametrize(
+    ("head", "author", "published"),
+    [
+        (
+            '<meta name="author" content="Jane Doe">'
+            '<meta property="article:published_time" content="2025-03-03T10:30:00Z">',
+            "Jane Doe",
+            datetime(2025, 3, 3, 10, 30, tzinfo=UTC),
+        ),
+        (
+            '<meta name="byl" content="By Jane Doe"><meta name="date" content="2025-03-03">',
+            "Jane Doe",
+            MARCH_3,
+        ),
+        (
+            '<meta property="article:author" content="https://ex.org/jane">'
+            '<meta name="DC.creator" content="Jane Doe">'
+            '<meta itemprop="datePublished" content="March 3, 2025">',
+            "Jane Doe",
+            MARCH_3,
+        ),
+        ("", None, MTIME),
+    ],
+)
+def test_html_meta_author_and_date(tmp_path: Path, head, author, published) -> None:
+    page = f"<html><head><title>Troops</title>{head}</head><body><p>Body.</p></body></html>"
+    raw = parse(tmp_path / "a.html", page)
+    assert (raw.title, raw.author, raw.published) == ("Troops", author, published)
+    assert normalize(raw).text == "Body."
+
+
+def test_html_time_element_and_head_left_out_of_the_body(tmp_path: Path) -> None:
+    page = (
+        "<html><head><title>T</title><meta name=description content='Head text'></head>"
+        '<body><header>Site</header><time itemprop="datePublished" datetime="2025-03-03">3 March'
+        "</time><p>Body.</p></body></html>"
+    )
+    raw = parse(tmp_path / "a.html", page)
+    assert raw.published == MARCH_3 and raw.date_only
+    assert "Head text" not in normalize(raw).text and "Site" in normalize(raw).text
+
+
+def test_html_without_a_closing_title_or_h1_is_read_in_linear_time(tmp_path: Path) -> None:
+    import time
+
+    page = "<title>" + "<h1>x" * 200_000 + "<head>" * 100_000
+    start = time.process_time()
+    raw = parse(tmp_path / "a.html", page)
+    assert time.process_time() - start < 5  # the old regexes took minutes here
+    assert raw.title  # the h1 text, or the file's name
+
+
+def test_the_seed_date_is_a_date_only() -> None:
+    raw = parse_document(SEED, SEED.read_bytes(), source="file:seed", mtime=MTIME)
+    assert raw.date_only is True
+    timed = parse(Path("a.txt"), "T\nFrom A, published at Tue Sep 17 2024 10:30:00\nBody")
+    assert timed.date_only is False

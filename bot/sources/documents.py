@@ -268,14 +268,16 @@ def _front_matter(text: str) -> tuple[dict[str, object] | None, str]:
     return {str(k).lower(): v for k, v in fields.items()}, body
 
 
-def _field_text(value: object) -> str:
+def _field_text(value: object, *, nested: bool = False) -> str:
+    """A front-matter field as text: a string or number, a ``{name: …}``, or (at the top) a
+    list of those. Lists in lists are not followed: YAML aliases can make them huge."""
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return str(value)[:1000]
-    if isinstance(value, dict):
-        return _field_text(value.get("name"))
-    if isinstance(value, list):
-        names = [_field_text(v) for v in value[:20]]
-        return ", ".join(n for n in names if n)
+    if isinstance(value, dict) and not nested:
+        return _field_text(value.get("name"), nested=True)
+    if isinstance(value, list) and not nested:
+        names = [_field_text(v, nested=True) for v in value[:20]]
+        return ", ".join(n for n in names if n)[:1000]
     return ""
 
 
@@ -295,7 +297,7 @@ def _first(fields: dict[str, object], keys: tuple[str, ...]) -> object:
 
 def _names(text: str) -> str | None:
     """``text`` if it reads as one or more names ("Jane Doe", "Jane Doe and John de Roe")."""
-    words = text.replace(",", " , ").split()
+    words = text.strip("*_ ").replace(",", " , ").split()
     if not words or len(words) > 16 or len(text) > 120:
         return None
     capitals = 0
@@ -306,7 +308,7 @@ def _names(text: str) -> str | None:
             capitals += 1
         elif word.lower() not in _NAME_PARTICLES:
             return None
-    return text.strip(" ,") if capitals else None
+    return text.strip(" ,*_") if capitals else None
 
 
 def _by_line(line: str) -> tuple[str, tuple[datetime, bool] | None] | None:
