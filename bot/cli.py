@@ -30,7 +30,7 @@ from bot.notify.base import Notifier
 from bot.notify.console import ConsoleNotifier
 from bot.query import TokenizedText
 from bot.render import feed_health
-from bot.sources.documents import SUFFIXES, parse_document
+from bot.sources.documents import SUFFIXES, parse_document, printable
 from bot.sources.opml import read_opml, write_opml
 from bot.sources.parse import parse_feed
 from bot.storage.base import CONSOLE_CHAT_ID, Store
@@ -180,7 +180,7 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
             entries = _read_entries(path)
         except (ParseError, OSError) as exc:
             failures += 1
-            print(f"newsbot: {path}: {exc}", file=sys.stderr)
+            print(f"newsbot: {printable(str(path))}: {exc}", file=sys.stderr)
             continue
         read.extend((path, normalize(raw)) for raw in entries)
     stories: dict[str, str] = {}
@@ -208,7 +208,7 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
                 "author": item.author,
                 "source": item.source_name,
                 "published": item.published.isoformat(),
-                "file": str(path),
+                "file": printable(str(path)),
                 "story": stories[item.key],
             }
             fields["summary"] = summary

@@ -51,6 +51,8 @@ class RawEntry:
     content: str
     html: bool = True
     source_name: str | None = None
+    date_only: bool = False
+    """``published`` is a day, not a moment: the source gave a date without a time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,8 @@ class Item:
     description: str = ""
     story: str = ""
     """The story the item belongs to (see :mod:`bot.stories`); empty until it is assigned."""
+    date_only: bool = False
+    """``published`` is a day (midnight UTC), not a moment: the source gave no time."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,4 +188,5 @@ def normalize(raw: RawEntry, now: datetime | None = None) -> Item:
         published=published,
         text=text,
         description=summary or text[:400],
+        date_only=raw.date_only and raw.published is not None,
     )

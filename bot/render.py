@@ -11,7 +11,7 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.digest import Briefing, StoryLine, build_briefing
@@ -71,7 +71,10 @@ def _shorten(text: str, limit: int) -> str:
     return text[: max(0, limit - 1)].rsplit(" ", 1)[0] + "…"
 
 
-def _when(value: datetime, tz: ZoneInfo) -> str:
+def _when(value: datetime, tz: ZoneInfo, date_only: bool = False) -> str:
+    if date_only:  # a day, as the source gave it: not moved into another timezone's day
+        day = value.astimezone(UTC)
+        return f"{day.day} {day:%b %Y}"
     local = value.astimezone(tz)
     return f"{local.day} {local:%b %Y %H:%M} {local.tzname() or ''}".strip()
 
@@ -106,7 +109,7 @@ def render_alert(task: DeliveryTask, topics: Mapping[str, Topic], tz: ZoneInfo) 
         [f"+{len(names) - MAX_WHY_LINES}"] if len(names) > MAX_WHY_LINES else []
     )
     title = _shorten(item.title, TITLE_CHARS)
-    when = _when(item.published, tz)
+    when = _when(item.published, tz, item.date_only)
     source = _shorten(item.source_name + (f" · {item.author}" if item.author else ""), SOURCE_CHARS)
     others = _other_sources(task.sources, item.source_name)
     why_lines = [
@@ -297,7 +300,8 @@ def _entry_block(entry: DigestEntry, tz: ZoneInfo) -> tuple[str, str]:
     title = esc(_shorten(item.title, 300))
     link = web_link(item.link)
     linked = f'<a href="{esc(link)}">{title}</a>' if link else f"<b>{title}</b>"
-    meta = f"{_shorten(item.source_name, SOURCE_CHARS)} · {_when(item.published, tz)}"
+    when = _when(item.published, tz, item.date_only)
+    meta = f"{_shorten(item.source_name, SOURCE_CHARS)} · {when}"
     block = f"• {linked}\n  <i>{esc(meta)}</i>"
     plain = f"• {_shorten(item.title, 300)}\n  {meta}"
     if first:
@@ -365,13 +369,19 @@ def _headline(briefing: Briefing, title: str, tz: ZoneInfo) -> tuple[str, str]:
     return f"<b>{esc(head)}</b>", head
 
 
+def _line_when(line: StoryLine, tz: ZoneInfo) -> str:
+    """When the story's latest report came: a date alone if that report gave no time."""
+    item = line.item
+    return _when(line.latest, tz, item.date_only and item.published == line.latest)
+
+
 def _story_block(line: StoryLine, topics: Mapping[str, Topic], tz: ZoneInfo) -> tuple[str, str]:
     item = line.item
     title = _shorten(item.title, 300)
     flag = " 🆕" if line.new else ""
     link = web_link(item.link)
     linked = f'<a href="{esc(link)}">{esc(title)}</a>' if link else f"<b>{esc(title)}</b>"
-    meta = f"{_source_list(line.sources)} · {_when(line.latest, tz)}"
+    meta = f"{_source_list(line.sources)} · {_line_when(line, tz)}"
     html_lines = [f"• {linked}{flag}", f"  <i>{esc(meta)}</i>"]
     plain_lines = [f"• {title}{flag}", f"  {meta}"]
     if line.summary:
@@ -423,7 +433,7 @@ def digest_markdown(
             link = web_link(line.item.link)
             head = f"[{title_md}]({link})" if link else f"**{title_md}**"
             out.append(f"- {head}{' (new)' if line.new else ''}  ")
-            out.append(f"  *{_md(_source_list(line.sources))} · {_when(line.latest, tz)}*  ")
+            out.append(f"  *{_md(_source_list(line.sources))} · {_line_when(line, tz)}*  ")
             if line.summary:
                 out.append(f"  {_md(line.summary)}  ")
             if line.changes:

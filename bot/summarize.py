@@ -350,6 +350,26 @@ def _cleaned_sentences(text: str) -> Iterator[tuple[str, bool]]:
 
 
 _DANGLING = re.compile(r"(?:He|She|They|It|His|Her|Their|Its|This|These|Those|That)\b")
+# A sentence that opens by referring back ("Some of those militias…", "The group, which…",
+# "But they…"): what it refers to is in the sentence before, so it is not said alone.
+# "This week", "That year" point at the calendar, not at the text.
+_REFERRING = re.compile(
+    r"""[\"'“‘(]*
+    (?:(?:But|And|Yet|Still|So|Now|Then|However|Meanwhile|Instead|Also|Indeed|Moreover|Later
+        |Earlier|Even\s+so|In\s+turn|At\s+the\s+time),?\s+)?
+    (?:
+      (?:He|She|They|It|His|Her|Their|Its|Him|Them|Such|These|Those)\b
+    | (?:This|That)\b(?!\s+(?:week|month|year|morning|afternoon|evening|night|weekend|spring
+        |summer|autumn|fall|winter|season|time|Monday|Tuesday|Wednesday|Thursday|Friday
+        |Saturday|Sunday)\b)
+    | The\s+(?:group|organi[sz]ation|move|decision|former|latter|same|two|pair|couple|attack
+        |incident|deal|plan|report|measure|step|remarks?|statement|comments?)\b
+    | (?:Some|Many|Most|All|Both|Each|One|Two|Three|Several|Few|None|Neither|Either|Half|Much
+        |Part|Any|Others?|Members?|Most)\s+of\s+(?:them|those|these|this|that|it|their|its|his
+        |her|the\s+group)\b
+    )""",
+    re.VERBOSE | re.IGNORECASE,
+)
 
 
 def _form(sentence: str, lead: bool) -> float:
@@ -369,9 +389,10 @@ def _form(sentence: str, lead: bool) -> float:
 
 def _candidates(
     text: str, limit: int | None = _MAX_CANDIDATES
-) -> tuple[list[str], list[list[str]], list[str]]:
+) -> tuple[list[str], list[list[str]], list[str], list[bool]]:
     """(the first ``limit`` candidate sentences in document order, their terms, the cleaned
-    sentences up to the last candidate, or all if fewer).
+    sentences up to the last candidate, or all if fewer, and for each candidate whether the
+    sentence just before it in the text is the candidate before it).
 
     A sentence said twice (a pull quote, a repeated paragraph) is a candidate once.
     """
@@ -379,19 +400,26 @@ def _candidates(
     seen: set[str] = set()
     candidates: list[str] = []
     bags: list[list[str]] = []
+    follows: list[bool] = []
+    previous_was_candidate = False
     for sentence, whole in _cleaned_sentences(text):
         cleaned.append(sentence)
         if not whole:
+            previous_was_candidate = False
             continue
         terms = _terms(sentence)
         key = " ".join(terms)
         if key not in seen and len(terms) >= _MIN_TERMS:
             candidates.append(sentence)
             bags.append(terms)
+            follows.append(previous_was_candidate)
+            previous_was_candidate = True
             if len(candidates) == limit:
                 break
+        else:
+            previous_was_candidate = False
         seen.add(key)
-    return candidates, bags, cleaned
+    return candidates, bags, cleaned, follows
 
 
 def summarize(title: str, text: str, *, max_sentences: int = 3, max_chars: int = 600) -> str:
@@ -403,7 +431,7 @@ def summarize(title: str, text: str, *, max_sentences: int = 3, max_chars: int =
     text = text.strip()
     if not text:
         return ""
-    candidates, bags, cleaned = _candidates(text)
+    candidates, bags, cleaned, follows = _candidates(text)
     if len(text) <= SHORT_TEXT_CHARS or len(cleaned) <= 2 or len(candidates) < 2:
         # A feed description, or a text with too little to choose from: the text, cleaned.
         return _truncate(" ".join(cleaned or split_sentences(text)), max_chars)
@@ -418,6 +446,12 @@ def summarize(title: str, text: str, *, max_sentences: int = 3, max_chars: int =
         score = _CENTRALITY_WEIGHT * centrality[k] + _LEAD_WEIGHT * lead + _TITLE_WEIGHT * on_title
         scores.append(score * _form(sentence, k == 0))
 
+    # A sentence that refers back may only join the sentence before it (see _REFERRING).
+    # -1: what it refers to is not a candidate (a heading, a fragment), so it is left out.
+    needs: list[int | None] = [
+        None if k == 0 or not _REFERRING.match(sentence) else k - 1 if follows[k] else -1
+        for k, sentence in enumerate(candidates)
+    ]
     wanted = min(3 if len(candidates) >= 12 else 2, max(max_sentences, 1))
     top = max(scores)
     chosen: list[int] = []
@@ -426,6 +460,8 @@ def summarize(title: str, text: str, *, max_sentences: int = 3, max_chars: int =
     while remaining and len(chosen) < wanted:
         best, best_value = -1, -math.inf
         for i in sorted(remaining):
+            if needs[i] is not None and needs[i] not in chosen:
+                continue
             redundancy = max((rows[i].get(j, 0.0) for j in chosen), default=0.0)
             if redundancy >= _NEAR_DUPLICATE:
                 continue

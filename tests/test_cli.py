@@ -275,3 +275,21 @@ def test_digest_as_markdown_for_the_console(tmp_path: Path) -> None:
     code, out = run("--config", str(config), "digest", "--markdown")
     assert code == 0 and out.startswith("Nothing new for your topics")
     assert run("--config", str(config), "digest", "--markdown", "--chat", "5")[0] == 2
+
+
+def test_match_refuses_binary_and_undecodable_files_in_one_line_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a\x1b[2J.txt").write_bytes(b"Title\n\x00\x01binary")
+    (tmp_path / "latin.txt").write_bytes("Café\nÉté à Paris, ISIS.".encode("cp1252"))
+    (tmp_path / "seed.txt").write_bytes(SEED.read_bytes())
+    code, out = run("match", str(tmp_path))
+    err = capsys.readouterr().err
+    assert code == 0  # the seed was read
+    assert "ISIS Defeat Means US Troops" in out
+    assert sorted(err.splitlines()) == [
+        f"newsbot: {tmp_path}/a\\x1b[2J.txt: binary file, not a text document: "
+        "only text files (.txt, .md, .html) are read",
+        f"newsbot: {tmp_path}/latin.txt: not UTF-8 text: save it as UTF-8",
+    ]
+    assert "\x1b" not in err and "Caf" not in out

@@ -506,3 +506,20 @@ def test_the_console_never_prints_terminal_escapes() -> None:
     printed = out.getvalue()
     assert "\x1b" not in printed and "\x07" not in printed and "\u202e" not in printed
     assert "\r" not in printed and "ok[2J]0;title evil\nover" in printed
+
+
+def test_a_date_without_a_time_is_shown_as_the_date_alone() -> None:
+    day = datetime(2024, 9, 17, tzinfo=UTC)
+    task = DeliveryTask(make_item(published=day, date_only=True), 1, (make_match(),), "")
+    timed = DeliveryTask(make_item(published=day), 1, (make_match(),), "")
+    # In a timezone behind UTC the day must not become the 16th.
+    for tz in (UTC_TZ, ZoneInfo("America/New_York"), ZoneInfo("Asia/Tokyo")):
+        plain = render_alert(task, TOPICS, tz).plain
+        assert "Example News · 17 Sep 2024\n" in plain + "\n", plain
+        assert "00:00" not in plain and "20:00" not in plain
+    assert "17 Sep 2024 00:00 UTC" in render_alert(timed, TOPICS, UTC_TZ).plain
+    entry = DigestEntry("isis", make_item(published=day, date_only=True), "", 4.0, T0)
+    [digest] = render_digest([entry], TOPICS, UTC_TZ, since=None, now=T0)
+    assert "Example News · 17 Sep 2024" in digest.plain and "00:00" not in digest.plain
+    markdown = digest_markdown([entry], TOPICS, UTC_TZ, since=None, now=T0)
+    assert "Example News · 17 Sep 2024*" in markdown and "00:00" not in markdown

@@ -205,3 +205,31 @@ def test_a_failed_transaction_stores_nothing(tmp_path: Path) -> None:
     assert store.known_keys([good.item.key, bad.item.key]) == set()
     assert store.pending(T0) == []
     store.close()
+
+
+def test_a_date_only_item_round_trips(store: Store) -> None:
+    from dataclasses import replace
+
+    _subscribed(store, 1, "isis")
+    original = replace(item("ISIS dated"), date_only=True)
+    store.add_items([NewItem(original, "", (match("isis"),))], T0)
+    [task] = store.pending(T0)
+    assert task.item.date_only is True and task.item == original
+
+
+def test_an_older_database_gets_the_date_only_column(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    store = SQLiteStore(path)
+    _subscribed(store, 1, "isis")
+    old = item("ISIS before the upgrade")
+    store.add_items([NewItem(old, "", (match("isis"),))], T0)
+    store.close()
+    db = sqlite3.connect(path)  # back to the schema before the column
+    db.execute("ALTER TABLE items DROP COLUMN date_only")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    db.commit()
+    db.close()
+    store = SQLiteStore(path)
+    [task] = store.pending(T0)
+    assert task.item == old and task.item.date_only is False
+    store.close()

@@ -475,3 +475,77 @@ def test_best_summary_does_not_count_boilerplate() -> None:
     assert best_summary([(_TITLE, padded + "\n" + _LEAD), (_TITLE, report)]) == 1
     with pytest.raises(ValueError):
         best_summary([])
+
+
+# --------------------------------------------------------------------------- referring back
+
+
+def _refers_back(sentence: str) -> bool:
+    from bot.summarize import _REFERRING
+
+    return bool(_REFERRING.match(sentence))
+
+
+@pytest.mark.parametrize(
+    ("sentence", "refers"),
+    [
+        ("Some of those militias have targeted US bases.", True),
+        ("They are hunting those people.", True),
+        ("“They are hunting those people,” he said.", True),
+        ("The group, which sought to spread its version of Islam, was beaten.", True),
+        ("But he said the talks would go on.", True),
+        ("Such raids showed they were capable.", True),
+        ("This is the victory we achieved.", True),
+        ("Its fighters still operate in both nations.", True),
+        ("This week the US said talks are ongoing.", False),
+        ("This Sunday the vote takes place.", False),
+        ("The US has about 2,500 military personnel in Iraq.", False),
+        ("Theirs is a hard task.", False),
+        ("Iraq’s prime minister said US troops are no longer needed.", False),
+    ],
+)
+def test_sentences_that_refer_back_are_recognized(sentence, refers) -> None:
+    assert _refers_back(sentence) is refers
+
+
+def _check_references(summary: str, text: str) -> None:
+    """Every summary sentence (but the lead) that refers back comes right after the sentence
+    before it in the text."""
+    source = split_sentences(text)
+    chosen = split_sentences(summary)
+    for i, sentence in enumerate(chosen):
+        at = source.index(sentence)
+        if at and _refers_back(sentence):
+            assert i and chosen[i - 1] == source[at - 1], f"{sentence!r} alone in\n{summary}"
+
+
+def test_the_seed_summary_does_not_say_those_militias_alone(seed_item) -> None:
+    summary = summarize(seed_item.title, seed_item.text)
+    assert "Some of those militias" in seed_item.text
+    assert "those militias" not in summary
+    _check_references(summary, seed_item.text)
+    assert summary.startswith("Iraq’s prime minister said US troops are no longer needed")
+
+
+def test_a_sentence_that_refers_back_is_kept_only_with_its_antecedent() -> None:
+    lead = "Iraqi forces retook the northern town of Tal Afar from Islamic State fighters."
+    antecedent = "Several militias backed by Iran fought beside Iraqi forces near Tal Afar."
+    dangling = "Some of those militias fought Islamic State fighters near Tal Afar for weeks."
+    text = " ".join([lead, *_FILLER[:5], antecedent, dangling, *_FILLER[5:]])
+    summary = summarize(_TITLE, text, max_chars=2000)
+    # Central (it shares the title's words) but its antecedent is less so: left out alone,
+    # or said together with the sentence it refers to.
+    assert dangling not in summary or f"{antecedent} {dangling}" in summary
+    _check_references(summary, text)
+    # Without the sentence before it in the text, it is never chosen.
+    alone = " ".join([lead, *_FILLER[:5], dangling, *_FILLER[5:]])
+    assert _refers_back(dangling)
+    assert dangling not in summarize(_TITLE, alone, max_chars=2000)
+    # The same sentence, standing alone, is chosen: what kept it out was the reference.
+    standing = dangling.replace("Some of those militias", "Iran-backed militias")
+    assert standing in summarize(_TITLE, alone.replace(dangling, standing), max_chars=2000)
+
+
+def test_time_long_items_never_open_a_reference_alone(time_items) -> None:
+    for item in time_items:
+        _check_references(summarize(item.title, item.text), item.text)

@@ -186,6 +186,9 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX messages_due ON messages (status, next_attempt_at);
     CREATE INDEX messages_sent ON messages (sent_at);
     """,
+    """
+    ALTER TABLE items ADD COLUMN date_only INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -218,7 +221,7 @@ def _match(topic_id: str, score: float, evidence: str) -> Match:
 
 _ITEM_COLUMNS = (
     "i.key, i.ext_id, i.source, i.source_name, i.title, i.link, i.author, i.published, "
-    "i.text, i.description, i.story_id"
+    "i.text, i.description, i.story_id, i.date_only"
 )
 
 
@@ -235,6 +238,7 @@ def _item(row: sqlite3.Row) -> Item:
         text=row["text"],
         description=row["description"],
         story=row["story_id"],
+        date_only=bool(row["date_only"]),
     )
 
 
@@ -444,8 +448,9 @@ class SQLiteStore(Store):
                 item = entry.item
                 cur = self.db.execute(
                     """INSERT INTO items (key, ext_id, source, source_name, title, link, author,
-                           published, text, description, summary, created_at, story_id)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           published, text, description, summary, created_at, story_id,
+                           date_only)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                        ON CONFLICT (key) DO NOTHING""",
                     (
                         item.key,
@@ -461,6 +466,7 @@ class SQLiteStore(Store):
                         entry.summary,
                         stamp,
                         item.story,
+                        int(item.date_only),
                     ),
                 )
                 if cur.rowcount == 0:
