@@ -461,7 +461,8 @@ class BotCommands:
             return
         searched, matched, best = tried
         lines = [
-            f"🔎 <code>{esc(query)}</code> matches {matched} of {searched} items "
+            f"🔎 <code>{esc(query if len(query) <= 200 else query[:200] + '…')}</code> "
+            f"matches {matched} of {searched} items "
             "of the last 7 days."
         ]
         for item, match in best:

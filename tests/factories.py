@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import random
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -114,3 +115,37 @@ def stream_entry(row: dict[str, str]) -> RawEntry:
         content="",
         source_name=row["outlet"],
     )
+
+
+def short_words(count: int) -> list[str]:
+    """``count`` distinct three-letter lower-case words ("bab", "bac", …): a vocabulary."""
+    consonants, vowels = "bcdfghjklmnprstvwz", "aeiou"
+    words = [a + v + b for a in consonants for v in vowels for b in consonants]
+    assert count <= len(words)
+    return words[:count]
+
+
+def costly_query(words: Sequence[str], near: int = 100) -> str:
+    """The query that froze the bot: the first 250 words OR-ed, NOT NEAR/``near`` the next 249."""
+    return f"({' OR '.join(words[:250])}) NOT NEAR/{near} ({' OR '.join(words[250:499])})"
+
+
+def long_items(
+    vocabulary: Sequence[str],
+    weights: Sequence[float],
+    count: int,
+    words: int,
+    *,
+    now: datetime,
+    seed: int = 1,
+) -> list[Item]:
+    """``count`` items of ``words`` words drawn from ``vocabulary`` with ``weights`` (seeded)."""
+    rng = random.Random(seed)
+    out = []
+    for n in range(count):
+        text = " ".join(rng.choices(vocabulary, weights, k=words))
+        entry = raw(
+            f"Item {n}", text, guid=f"long-{n}", link=f"https://ex.org/long/{n}", published=now
+        )
+        out.append(normalize(entry, now))
+    return out

@@ -681,3 +681,64 @@ async def test_admins_export_feeds_as_opml_and_add_feeds_by_sending_one(
         fake.send_user_document(OTHER, "theirs.opml", opml)
         [no] = (await asyncio.to_thread(fake.wait_for_messages, OTHER, before + 1))[before:]
         assert "for the bot's admins" in no["text"]
+
+
+async def test_a_costly_test_query_does_not_hold_up_another_chat(
+    tmp_path: Path, fake: FakeBotAPI
+) -> None:
+    import threading
+    import time
+
+    from bot.storage.base import NewItem
+    from bot.storage.sqlite import SQLiteStore
+    from tests.factories import costly_query, long_items, short_words
+
+    vocab = short_words(600)
+    query = costly_query(vocab)
+    assert len(query) >= 3500
+    path = write_config(tmp_path, extra="[watches]\nquery_chars = 5000")
+    env = {"TELEGRAM_BOT_TOKEN": fake.token, "NEWSBOT_TELEGRAM_API_URL": fake.base_url}
+    roomy = load_settings(path, env)
+    now = datetime.now(UTC)
+    store = SQLiteStore(roomy.database_path)
+    weights = [1.0 / (rank + 1) for rank in range(len(vocab))]
+    made = long_items(vocab, weights, 1000, 1500, now=now)
+    store.add_items([NewItem(item, "", ()) for item in made], now)
+    store.close()
+
+    def drive() -> tuple[float, float, float]:
+        # A thread of its own: its clock runs even if the bot's event loop is blocked.
+        a_sent = time.monotonic()
+        fake.send_user_message(USER, "/test " + query)
+        a_at: list[float] = []
+        waiter = threading.Thread(
+            target=lambda: a_at.append((fake.wait_for_messages(USER, 1, 60), time.monotonic())[1])
+        )
+        waiter.start()
+        time.sleep(0.5)  # B writes while A's query runs
+        b_sent = time.monotonic()
+        fake.send_user_message(OTHER, "/help")
+        fake.wait_for_messages(OTHER, 1, 60)
+        b_at = time.monotonic()
+        waiter.join()
+        return a_at[0] - a_sent, b_at - b_sent, a_at[0] - b_at
+
+    async with running(roomy, fake):
+        a_wall, b_wait, a_after_b = await asyncio.to_thread(drive)
+    [answer] = fake.messages_to(USER)
+    assert "too costly" in answer["text"] and "narrow it" in answer["text"]
+    assert b_wait < 1.0, f"B waited {b_wait:.2f} s"
+    assert a_after_b > 0  # A's query was still running when B was answered
+    assert a_wall < roomy.watches.test_seconds + 2.0
+
+
+async def test_a_long_test_query_is_refused_like_a_watch(
+    settings: Settings, fake: FakeBotAPI
+) -> None:
+    from tests.factories import costly_query, short_words
+
+    async with running(settings, fake):
+        [tested] = await say(fake, USER, "/test " + costly_query(short_words(600)))
+        assert "at most 300 characters" in tested["text"]
+        [regex] = await say(fake, USER, "/test /ira+q/")
+        assert "regular expressions are not allowed" in regex["text"]
