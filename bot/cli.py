@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -35,7 +34,7 @@ from bot.sources.opml import read_opml, write_opml
 from bot.sources.parse import parse_feed
 from bot.storage.base import CONSOLE_CHAT_ID, Store
 from bot.storage.lock import DataDirLock, Holder
-from bot.storage.sqlite import SQLiteStore, storage_error
+from bot.storage.sqlite import SQLiteStore
 from bot.stories import assign_all
 from bot.summarize import summarize
 
@@ -250,18 +249,7 @@ def _dry_run_store(settings: Settings, *, forget_items: bool) -> Store:
     With ``forget_items`` the copy keeps chats and subscriptions but nothing that was seen,
     so a dry run previews every current item as new (and fetches feeds unconditionally).
     """
-    memory = SQLiteStore(":memory:")
-    if settings.database_path.exists():
-        # Checked like any other open: a damaged file is named, not copied.
-        SQLiteStore(settings.database_path).close()
-        try:
-            source = sqlite3.connect(f"file:{settings.database_path}?mode=ro", uri=True)
-            try:
-                source.backup(memory.db)
-            finally:
-                source.close()
-        except sqlite3.Error as exc:
-            raise storage_error(str(settings.database_path), exc) from None
+    memory = SQLiteStore.copy_of(settings.database_path)
     if forget_items:
         for table in ("deliveries", "matches", "items", "feeds", "documents"):
             memory.db.execute(f"DELETE FROM {table}")

@@ -212,8 +212,6 @@ class Pipeline:
         self.owner = owner or process_owner()
         """This process's name on the deliveries it claims before sending them."""
         self._pacer_restored = False
-        self.network_down = False
-        """The last batch of polls reached no feed, and none answered lately."""
         self.timezone = timezone
         self.feed_source = feed_source
         self.folder_source = folder_source
@@ -718,8 +716,9 @@ class Pipeline:
             ):
                 due.append(feed)
         report = CycleReport()
-        report.feeds.extend(await self._poll_many(due, force=False))
-        report.network_down = self.network_down
+        reports, online = await self._poll_many(due, force=False)
+        report.feeds.extend(reports)
+        report.network_down = not online
         report.alerts = sum(f.alerts for f in report.feeds)
         if report.alerts:
             self.kick_delivery()
@@ -735,9 +734,12 @@ class Pipeline:
         if self._kicked is not None and not self._kicked.done():
             await asyncio.wait({self._kicked}, timeout=timeout)
 
-    async def _poll_many(self, feeds: Sequence[FeedConfig], *, force: bool) -> list[FeedReport]:
+    async def _poll_many(
+        self, feeds: Sequence[FeedConfig], *, force: bool
+    ) -> tuple[list[FeedReport], bool]:
         """Poll ``feeds`` concurrently, at most ``poll_concurrency`` at once and
-        :data:`PER_HOST` per host, so no server sees a burst from us."""
+        :data:`PER_HOST` per host, so no server sees a burst from us. :returns: the reports,
+        and False if the network looked down (no feed could be reached, none was blamed)."""
         hosts: dict[str, asyncio.Semaphore] = {}
         unreachable: list[_Unreachable] = []
 
@@ -748,10 +750,8 @@ class Pipeline:
                 return await self.poll_feed(feed, force=force, unreachable=unreachable)
 
         reports = list(await asyncio.gather(*(one(f) for f in feeds)))
-        self.network_down = not await self._judge_unreachable(
-            unreachable, any(r.ok for r in reports)
-        )
-        return reports
+        online = await self._judge_unreachable(unreachable, any(r.ok for r in reports))
+        return reports, online
 
     def all_feeds(self) -> list[FeedConfig]:
         """The config file's feeds, then those added in chats (a URL only once)."""
@@ -849,9 +849,9 @@ class Pipeline:
     async def poll_all(self, feeds: Sequence[FeedConfig], *, force: bool = True) -> CycleReport:
         """One cycle: every feed concurrently, then the documents folder."""
         report = CycleReport()
-        results = await self._poll_many(feeds, force=force)
+        results, online = await self._poll_many(feeds, force=force)
         report.feeds.extend(results)
-        report.network_down = self.network_down
+        report.network_down = not online
         docs, doc_alerts, errors = self.scan_documents()
         report.documents_new = docs
         report.documents_errors = errors

@@ -351,7 +351,7 @@ def _nothing_new(
 ) -> str:
     """ "Nothing new", and if stories matched but came as alerts already, that they did."""
     period = f"since {_when(since, tz)}" if since else "so far"
-    sent = {e.item.story or e.item.key for e in entries if alerted and e.item.story in alerted}
+    sent = {e.item.story for e in entries if alerted and e.item.story in alerted}
     if not sent:
         return f"Nothing new for your topics {period}."
     count = f"the {len(sent)} stories" if len(sent) != 1 else "the one story"

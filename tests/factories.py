@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import html
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from bot.models import Evidence, Item, Match, RawEntry
+from bot.config import load_settings
+from bot.models import Evidence, Item, Match, RawEntry, Topic
 from bot.normalize import normalize
+from bot.notify.base import Notifier
+from bot.pipeline import Pipeline
+from bot.storage.base import Store
+from bot.storage.sqlite import SQLiteStore
 
 T0 = datetime(2024, 9, 17, 8, 0, tzinfo=UTC)
 
@@ -149,3 +156,43 @@ def long_items(
         )
         out.append(normalize(entry, now))
     return out
+
+
+ISIS_ONLY = Topic("isis", "ISIS", "ISIS")
+"""The one topic of the outbox tests: alerts of items titled "ISIS item N"."""
+
+
+def outbox_pipeline(
+    store: Store, notifiers: Mapping[str, Notifier] | None = None, **kw: Any
+) -> Pipeline:
+    """A pipeline over ``store`` with :data:`ISIS_ONLY` and no sources: for delivery tests."""
+    return Pipeline(
+        store=store,
+        topics=[ISIS_ONLY],
+        timezone=ZoneInfo("UTC"),
+        feed_source=None,
+        folder_source=None,
+        notifiers=notifiers or {},
+        **kw,
+    )
+
+
+def isis_items(count: int, now: datetime) -> list[RawEntry]:
+    """``count`` items "ISIS item N", a second apart from ``now``."""
+    return [
+        RawEntry("s", f"g{n}", f"ISIS item {n}", None, None, now + timedelta(seconds=n), "", "")
+        for n in range(count)
+    ]
+
+
+def fill_outbox(config: Path, env: Mapping[str, str], *, chats: int, items: int) -> None:
+    """``chats`` private chats following :data:`ISIS_ONLY`, and ``items`` alerts pending for
+    each, in the database of the config file ``config``."""
+    settings = load_settings(config, env)
+    store = SQLiteStore(settings.database_path)
+    now = datetime.now(UTC)
+    for chat in range(1, chats + 1):
+        store.upsert_chat(chat, "private", "", now)
+        store.subscribe(chat, "isis", now)
+    outbox_pipeline(store).ingest(isis_items(items, now))
+    store.close()

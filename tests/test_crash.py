@@ -16,45 +16,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.config import load_settings
-from bot.models import RawEntry, Topic
-from bot.pipeline import Pipeline
-from bot.storage.sqlite import SQLiteStore
-from tests.factories import write_config
+from tests.factories import fill_outbox, write_config
 from tests.fakebotapi import FakeBotAPI
 
 CHATS = 30
 ITEMS = 10  # 300 alerts
 KILLS = 5
-
-
-def _fill_outbox(config: Path, env: dict[str, str]) -> None:
-    settings = load_settings(config, env)
-    store = SQLiteStore(settings.database_path)
-    pipeline = Pipeline(
-        store=store,
-        topics=[Topic("isis", "ISIS", "ISIS")],
-        timezone=settings.timezone,
-        feed_source=None,
-        folder_source=None,
-        notifiers={},
-    )
-    now = datetime.now(UTC)
-    for chat in range(1, CHATS + 1):
-        store.upsert_chat(chat, "private", "", now)
-        store.subscribe(chat, "isis", now)
-    for n in range(ITEMS):
-        pipeline.ingest(
-            [
-                RawEntry(
-                    "s", f"g{n}", f"ISIS item {n}", None, None, now + timedelta(seconds=n), "", ""
-                )
-            ]
-        )
-    store.close()
 
 
 def _start(config: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -75,7 +44,7 @@ def test_sigkill_during_a_burst_loses_nothing(tmp_path: Path) -> None:
         fake.set_rate_limits(per_chat_per_second=1, global_per_second=30)
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
         env.update(TELEGRAM_BOT_TOKEN=fake.token, NEWSBOT_TELEGRAM_API_URL=fake.base_url)
-        _fill_outbox(config, env)
+        fill_outbox(config, env, chats=CHATS, items=ITEMS)
         total = CHATS * ITEMS
         kills = 0
         proc = _start(config, env)

@@ -362,7 +362,7 @@ def test_mtime_fallback_is_utc(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- a hostile folder
 
-FAKE_TOKEN = "123456789:AAFakeTokenForTheDocumentsFolderTest_x"
+FAKE_TOKEN = "000000:not-a-real-token-documents-folder-test"
 CONTROL_NAME = "evil\x1b[31m\u202etxt.exe\u200b.txt"
 
 

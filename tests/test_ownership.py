@@ -18,14 +18,12 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.config import load_settings
-from bot.models import OutgoingMessage, RawEntry, Topic
+from bot.models import OutgoingMessage
 from bot.notify.base import Notifier
-from bot.pipeline import Pipeline
 from bot.storage.lock import DataDirLock
 from bot.storage.sqlite import SQLiteStore
 from tests.conftest import SEED
-from tests.factories import write_config
+from tests.factories import fill_outbox, isis_items, outbox_pipeline, write_config
 from tests.fakebotapi import FakeBotAPI
 
 
@@ -33,28 +31,6 @@ def _topics(folder: Path) -> Path:
     path = folder / "topics.toml"
     path.write_text('[[topics]]\nid = "isis"\nname = "ISIS"\nquery = "ISIS"\n')
     return path
-
-
-def _fill_outbox(config: Path, env: dict[str, str], chats: int, items: int) -> None:
-    settings = load_settings(config, env)
-    store = SQLiteStore(settings.database_path)
-    pipeline = Pipeline(
-        store=store,
-        topics=[Topic("isis", "ISIS", "ISIS")],
-        timezone=settings.timezone,
-        feed_source=None,
-        folder_source=None,
-        notifiers={},
-    )
-    now = datetime.now(UTC)
-    for chat in range(1, chats + 1):
-        store.upsert_chat(chat, "private", "", now)
-        store.subscribe(chat, "isis", now)
-    pipeline.ingest(
-        RawEntry("s", f"g{n}", f"ISIS item {n}", None, None, now + timedelta(seconds=n), "", "")
-        for n in range(items)
-    )
-    store.close()
 
 
 def _env(fake: FakeBotAPI) -> dict[str, str]:
@@ -121,7 +97,7 @@ def test_two_polls_at_once_send_every_alert_once(tmp_path: Path) -> None:
     )
     with FakeBotAPI() as fake:
         env = _env(fake)
-        _fill_outbox(config, env, chats=40, items=6)
+        fill_outbox(config, env, chats=40, items=6)
         polls = [
             subprocess.Popen(
                 [sys.executable, "-m", "bot", "--config", str(config), "poll"],
@@ -162,25 +138,12 @@ async def test_a_delivery_claimed_by_one_process_is_never_sent_by_another(tmp_pa
     db = tmp_path / "newsbot.sqlite3"
     sent: list[tuple[int, str]] = []
     now = datetime.now(UTC)
-    pipelines = [
-        Pipeline(
-            store=SQLiteStore(db),
-            topics=[Topic("isis", "ISIS", "ISIS")],
-            timezone=UTC,  # type: ignore[arg-type]
-            feed_source=None,
-            folder_source=None,
-            notifiers={"telegram": _Slow(sent)},
-        )
-        for _ in range(2)
-    ]
+    pipelines = [outbox_pipeline(SQLiteStore(db), {"telegram": _Slow(sent)}) for _ in range(2)]
     store = pipelines[0].store
     for chat in range(1, 21):
         store.upsert_chat(chat, "private", "", now)
         store.subscribe(chat, "isis", now)
-    pipelines[0].ingest(
-        RawEntry("s", f"g{n}", f"ISIS item {n}", None, None, now + timedelta(seconds=n), "", "")
-        for n in range(5)
-    )
+    pipelines[0].ingest(isis_items(5, now))
     for p in pipelines:
         p.pacer.rates = p.pacer.rates.scaled(1000)  # the claims are under test, not the pace
     await asyncio.gather(*(p.deliver_pending() for p in pipelines))
@@ -198,16 +161,8 @@ def test_after_a_restart_the_pacer_remembers_the_last_sends(tmp_path: Path) -> N
     for chat in (1, 2, 3):
         store.upsert_chat(chat, "private" if chat != 3 else "group", "", now)
         store.subscribe(chat, "isis", now)
-    first = Pipeline(
-        store=store,
-        topics=[Topic("isis", "ISIS", "ISIS")],
-        timezone=UTC,  # type: ignore[arg-type]
-        feed_source=None,
-        folder_source=None,
-        notifiers={},
-        clock=lambda: now,
-    )
-    first.ingest([RawEntry("s", "g", "ISIS item", None, None, now, "", "")])
+    first = outbox_pipeline(store, clock=lambda: now)
+    first.ingest(isis_items(1, now))
     [task] = [t for t in store.pending(now) if t.chat_id == 1]
     # Chat 1 got its alert 0.5 s before the restart; chat 3's (a group) was claimed, and
     # maybe sent, 0.5 s before; chat 2's never went out.
@@ -215,16 +170,7 @@ def test_after_a_restart_the_pacer_remembers_the_last_sends(tmp_path: Path) -> N
     assert store.claim(task.item_ref, 1, "dead process", before)
     store.mark_sent(task.item.key, 1, 10, before)
     assert store.claim(task.item_ref, 3, "dead process", before)
-    second = Pipeline(
-        store=SQLiteStore(db),
-        topics=[Topic("isis", "ISIS", "ISIS")],
-        timezone=UTC,  # type: ignore[arg-type]
-        feed_source=None,
-        folder_source=None,
-        notifiers={},
-        clock=lambda: now,
-        monotonic=lambda: 1000.0,
-    )
+    second = outbox_pipeline(SQLiteStore(db), clock=lambda: now, monotonic=lambda: 1000.0)
     second._restore_pacer()
     rates = second.pacer.rates
     wait_1 = second.pacer.wait(1, "private", 1000.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -233,3 +233,23 @@ def test_an_older_database_gets_the_date_only_column(tmp_path: Path) -> None:
     [task] = store.pending(T0)
     assert task.item == old and task.item.date_only is False
     store.close()
+
+
+def test_a_dry_run_copy_is_upgraded_in_memory_and_the_file_is_never_written(
+    tmp_path: Path,
+) -> None:
+    from bot.storage.sqlite import _MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    for number, migration in enumerate(_MIGRATIONS[:-2]):  # a database of two releases ago
+        old.executescript(migration)
+        old.execute(f"PRAGMA user_version = {number + 1}")
+    old.commit()
+    old.close()
+    before = path.read_bytes()
+    copy = SQLiteStore.copy_of(path)
+    assert copy.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert copy.pending_messages(datetime.now(UTC)) == []  # the newest tables exist
+    copy.close()
+    assert path.read_bytes() == before

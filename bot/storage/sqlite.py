@@ -265,9 +265,9 @@ def _feed_state(row: sqlite3.Row) -> FeedState:
 class SQLiteStore(Store):
     """The default store. ``path`` may be ``":memory:"`` for throwaway runs (``--dry-run``)."""
 
-    def __init__(self, path: Path | str, *, check: bool = True) -> None:
-        """Open (creating) the database, check it (``PRAGMA quick_check``, unless ``check``
-        is False) and bring its schema up to date.
+    def __init__(self, path: Path | str) -> None:
+        """Open (creating) the database, check it (``PRAGMA quick_check``) and bring its
+        schema up to date.
 
         :raises StorageError: the file cannot be opened or written, or is damaged.
         """
@@ -280,12 +280,7 @@ class SQLiteStore(Store):
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA busy_timeout = 10000")
             if self.path != ":memory:":
-                if check:
-                    problems = [r[0] for r in self.db.execute("PRAGMA quick_check(5)")]
-                    if problems != ["ok"]:
-                        raise sqlite3.DatabaseError(
-                            "database disk image is malformed: " + "; ".join(problems)[:300]
-                        )
+                _quick_check(self.db)
                 self.db.execute("PRAGMA journal_mode = WAL")
                 self.db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
@@ -293,6 +288,28 @@ class SQLiteStore(Store):
             raise StorageError(f"{self.path}: {exc.strerror or exc} ({_fixes['write']})") from None
         except sqlite3.Error as exc:
             raise storage_error(self.path, exc) from None
+
+    @classmethod
+    def copy_of(cls, path: Path) -> SQLiteStore:
+        """An in-memory copy of the database at ``path`` (empty if there is none), checked and
+        upgraded in memory: the file is only read, never written (for dry runs).
+
+        :raises StorageError: the file cannot be read or is damaged.
+        """
+        memory = cls(":memory:")
+        if not path.exists():
+            return memory
+        try:
+            source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                _quick_check(source)
+                source.backup(memory.db)
+            finally:
+                source.close()
+            memory._migrate()  # the copy has the file's schema, maybe an older one
+        except sqlite3.Error as exc:
+            raise storage_error(str(path), exc) from None
+        return memory
 
     # ------------------------------------------------------------------ plumbing
     def _migrate(self) -> None:
@@ -1251,6 +1268,15 @@ _fixes = {
     "restore a backup (sqlite3 FILE .recover may save its data)",
     "busy": "another process holds the database; one newsbot per data directory",
 }
+
+
+def _quick_check(db: sqlite3.Connection) -> None:
+    """:raises sqlite3.DatabaseError: SQLite's quick check found damaged pages."""
+    problems = [r[0] for r in db.execute("PRAGMA quick_check(5)")]
+    if problems != ["ok"]:
+        raise sqlite3.DatabaseError(
+            "database disk image is malformed: " + "; ".join(problems)[:300]
+        )
 
 
 def storage_error(path: str, exc: sqlite3.Error) -> StorageError:
