@@ -99,6 +99,12 @@ class Settings:
     """Where operator reports go; None: each admin's private chat."""
     allow_private_feeds: bool = False
     """May feeds added with /addfeed point at loopback or private addresses?"""
+    parse_timeout: float = 20.0
+    """Seconds one feed may take to parse (in a worker process, killed at the deadline)."""
+    parse_memory_mb: int = 512
+    """Address space of a parsing worker process, its own ~50 MB included."""
+    parse_workers: int = 1
+    """Worker processes parsing feeds at once."""
 
     @property
     def database_path(self) -> Path:
@@ -477,6 +483,9 @@ def load_settings(
             "max_interval",
             "concurrency",
             "tick",
+            "parse_timeout",
+            "parse_memory_mb",
+            "parse_workers",
         }
     )
     allow_private = polling.data.get("allow_private_feeds", False)
@@ -536,4 +545,7 @@ def load_settings(
         max_poll_interval=polling.get_int("max_interval", 7200, minimum=60),
         poll_concurrency=polling.get_int("concurrency", 20, minimum=1),
         feed_tick=polling.get_int("tick", 10, minimum=1),
+        parse_timeout=polling.get_float("parse_timeout", 20.0, minimum=1.0),
+        parse_memory_mb=polling.get_int("parse_memory_mb", 512, minimum=128),
+        parse_workers=polling.get_int("parse_workers", 1, minimum=1),
     )

@@ -28,6 +28,7 @@ from bot.pipeline import Pipeline
 from bot.scheduler import build_scheduler
 from bot.sources.documents import DocumentFolder
 from bot.sources.feeds import HttpFeedSource, make_client
+from bot.sources.sandbox import ParserPool, SandboxLimits
 from bot.storage.base import CONSOLE_CHAT_ID, Store
 from bot.storage.lock import DataDirLock
 from bot.storage.sqlite import SQLiteStore
@@ -98,6 +99,13 @@ async def open_runtime(
     """
     store = store or SQLiteStore(settings.database_path)
     client = make_client(settings.fetch_timeout, settings.user_agent, transport)
+    parser = ParserPool(
+        SandboxLimits(
+            seconds=settings.parse_timeout,
+            memory_mb=settings.parse_memory_mb,
+            workers=settings.parse_workers,
+        )
+    )
     application = None
     try:
         if notifiers is None:
@@ -117,6 +125,7 @@ async def open_runtime(
                 deadline=settings.fetch_timeout * 3,
                 max_entries=settings.max_items_per_feed,
                 allow_private=settings.allow_private_feeds,
+                parser=parser,
             ),
             folder_source=DocumentFolder(settings.documents_dir)
             if settings.documents_dir
@@ -142,6 +151,7 @@ async def open_runtime(
         yield Runtime(settings, store, client, pipeline, application)
     finally:
         await client.aclose()
+        await asyncio.to_thread(parser.close)
         store.close()
 
 

@@ -19,6 +19,10 @@ Every route (``server.url(path)``):
 ``/to-localhost``       302 to ``http://localhost:<port>/ok.xml`` (a name that resolves to loopback)
 ``/wrong-type/<name>``  the good feed as ``text/html``, ``application/octet-stream``, ``text/plain``
                         or with no Content-Type (name ``html``, ``octet``, ``plain``, ``none``)
+``/entity-bomb``        one 100 KB internal entity used 30,000 times (190 KB; 3 GB expanded)
+``/attributes``         an item with 100,000 attributes (1.1 MB)
+``/deep``               a million nested elements inside an item, never closed (3 MB)
+``/long-title``         an item whose title is 5 MB (``?mb=N`` for another size)
 ``/latin1/<name>``      a feed in ISO-8859-1 (:data:`LATIN1_TITLES`): ``declared-utf8`` (its XML
                         declaration says UTF-8), ``undeclared`` (no declaration, no charset),
                         ``header`` (charset in the header only), ``text-xml`` (``text/xml`` without
@@ -52,6 +56,7 @@ __all__ = [
     "HostileServer",
     "brotli_zeros",
     "gzip_zeros",
+    "hostile_feed",
 ]
 
 GIB = 1 << 30
@@ -95,6 +100,35 @@ _WRONG_TYPES = {
     "plain": "text/plain",
     "none": None,
 }
+
+
+_HOSTILE_HEAD = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>Hostile</title>'
+)
+
+
+def hostile_feed(name: str, mb: float = 5.0) -> bytes:
+    """The body of one of the hostile parsing routes (``entity-bomb``, ``attributes``, ``deep``,
+    ``long-title``): each a feed built to cost a parser what no real feed costs."""
+    item = b"<item><title>%s</title><link>https://ex.org/h/%s</link>%s</item>"
+    if name == "entity-bomb":
+        declared = b'<!DOCTYPE rss [\n<!ENTITY e "' + b"x" * 100_000 + b'">\n]>\n'
+        head = _HOSTILE_HEAD.replace(b"?>\n", b"?>\n" + declared)
+        body = b"<description>" + b"&e;" * 30_000 + b"</description>"
+        return head + item % (b"Entity bomb", b"e", body) + b"</channel></rss>"
+    if name == "attributes":
+        attributes = b" ".join(b'a%d="x"' % n for n in range(100_000))
+        return (
+            _HOSTILE_HEAD
+            + b"<item " + attributes + b">"
+            + b"<title>Attributes</title></item></channel></rss>"
+        )  # fmt: skip
+    if name == "deep":
+        return _HOSTILE_HEAD + item % (b"Deep", b"d", b"<a>" * 1_000_000)
+    if name == "long-title":
+        title = b"word " * int(mb * MIB / 5)
+        return _HOSTILE_HEAD + item % (title, b"t", b"") + b"</channel></rss>"
+    raise ValueError(f"no hostile feed {name!r}")
 
 
 def gzip_zeros(total: int) -> Iterator[bytes]:
@@ -309,6 +343,9 @@ def _handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
                 self._redirect(f"http://localhost:{server.port}/ok.xml")
             elif path.startswith("/wrong-type/") and path[12:] in _WRONG_TYPES:
                 self._answer(OK_FEED, _WRONG_TYPES[path[12:]])
+            elif path in ("/entity-bomb", "/attributes", "/deep", "/long-title"):
+                mb = float(query.get("mb", ["5"])[0])
+                self._answer(hostile_feed(path[1:], mb), "application/rss+xml")
             elif path.startswith("/latin1/") and path[8:] in _LATIN1:
                 body, content_type = _LATIN1[path[8:]]
                 self._answer(body, content_type)

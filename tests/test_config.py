@@ -123,6 +123,19 @@ def test_delivery_and_operator_settings_are_read(tmp_path: Path) -> None:
     assert default.admin_chat is None and not default.allow_private_feeds
 
 
+def test_the_parsing_limits_are_read_with_a_floor_under_memory(tmp_path: Path) -> None:
+    limits = "timeout = 5\nparse_timeout = 7.5\nparse_memory_mb = 300\nparse_workers = 2"
+    s = load_settings(setup(tmp_path, replaced(CONFIG_LINES, "timeout = 5", limits)), {})
+    assert (s.parse_timeout, s.parse_memory_mb, s.parse_workers) == (7.5, 300, 2)
+    (tmp_path / "plain").mkdir()
+    default = load_settings(setup(tmp_path / "plain"), {})
+    assert (default.parse_timeout, default.parse_memory_mb, default.parse_workers) == (20, 512, 1)
+    low = replaced(CONFIG_LINES, "timeout = 5", "timeout = 5\nparse_memory_mb = 64")
+    (tmp_path / "low").mkdir()
+    with pytest.raises(ConfigError, match="parse_memory_mb"):
+        load_settings(setup(tmp_path / "low", low), {})
+
+
 def test_relative_documents_path_is_beside_the_config_file(tmp_path: Path, monkeypatch) -> None:
     sub = tmp_path / "etc"
     sub.mkdir()

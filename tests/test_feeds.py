@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from bot.errors import FetchError, ParseError
 from bot.models import FeedConfig, FeedState
 from bot.sources.feeds import HttpFeedSource, make_client
-from bot.sources.parse import parse_feed
+from bot.sources.parse import ParsedFeed, parse_feed
 from tests.conftest import shared_path
 from tests.factories import rss
 from tests.feedserver import FeedServer, Route
@@ -67,12 +68,13 @@ async def test_same_body_without_validators_is_not_parsed_again(
     src = source_with(handler)
     first = await src.fetch(FeedConfig("http://127.0.0.1/f"), FeedState("http://127.0.0.1/f"))
     calls: list[bytes] = []
-    import bot.sources.feeds as feeds
+    real = src.parser.parse
 
-    real = feeds.parse_feed
-    monkeypatch.setattr(
-        feeds, "parse_feed", lambda body, *a, **k: calls.append(body) or real(body, *a, **k)
-    )
+    async def recording(body: bytes, **kw: Any) -> ParsedFeed:
+        calls.append(body)
+        return await real(body, **kw)
+
+    monkeypatch.setattr(src.parser, "parse", recording)
     second = await src.fetch(FeedConfig("http://127.0.0.1/f"), first.state)
     assert second.not_modified
     assert calls == []

@@ -325,6 +325,84 @@ async def test_one_cycle_with_hostile_feeds_still_reads_the_good_one(
     assert peak < 2 * MEMORY, f"{peak:,} bytes at the peak"
 
 
+# ---------------------------------------------------------------------- hostile feed bodies
+
+
+def big_source(server: HostileServer) -> HttpFeedSource:
+    """The source with the shipped 10 MB cap, so that the hostile bodies reach the parser."""
+    client = make_client(10.0, "newsbot-test", transport=ToHostileServer(server.port))
+    return HttpFeedSource(client, deadline=10.0)
+
+
+async def test_the_entity_bomb_is_read_without_its_entities(server: HostileServer) -> None:
+    """190 KB declaring one 100 KB entity used 30,000 times (3 GB expanded): read, nothing
+    expanded, a warning that says so, and this process holds a few MB for it."""
+    outcome, _, peak = await fetch(big_source(server), server.url("/entity-bomb"))
+    assert isinstance(outcome, FeedFetchResult), outcome
+    (entry,) = outcome.entries
+    assert entry.title == "Entity bomb" and "xxxxxxxxxx" not in entry.summary
+    assert outcome.warning and "does not expand declared entities" in outcome.warning
+    assert peak < MEMORY, f"{peak:,} bytes at the peak"
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/attributes", "line 2: the feed has an element with more than 256 attributes"),
+        ("/deep", "line 2: the feed has elements nested more than 256 deep"),
+    ],
+)
+async def test_markup_no_real_feed_has_is_refused_with_where_and_why(
+    server: HostileServer, path: str, message: str
+) -> None:
+    outcome, _, _ = await fetch(big_source(server), server.url(path))
+    assert isinstance(outcome, SourceError) and outcome.kind == "parse", outcome
+    assert str(outcome).startswith(message)
+
+
+async def test_a_five_mb_title_is_stored_cut(server: HostileServer) -> None:
+    outcome, _, _ = await fetch(big_source(server), server.url("/long-title"))
+    assert isinstance(outcome, FeedFetchResult), outcome
+    assert len(outcome.entries[0].title) == 2_000
+
+
+async def test_one_cycle_with_hostile_feed_bodies_still_reads_the_good_one(
+    server: HostileServer, tmp_path: Path
+) -> None:
+    """The four hostile bodies and the good feed in one cycle: the good feed's items are
+    stored, each hostile one ends as the tests above say, each charged to its own feed."""
+    recorder = Recorder()
+    client = make_client(10.0, "newsbot-test", transport=ToHostileServer(server.port))
+    pipeline = Pipeline(
+        store=SQLiteStore(tmp_path / "db"),
+        topics=TOPICS,
+        aliases=SHIPPED.aliases,
+        timezone=ZoneInfo("UTC"),
+        feed_source=HttpFeedSource(client, deadline=10.0),
+        folder_source=None,
+        notifiers={"telegram": recorder, "console": recorder},
+        clock=Clock(),
+    )
+    failing = {"/attributes": "attributes", "/deep": "nested"}
+    feeds = [FeedConfig(server.url(p)) for p in ("/entity-bomb", "/long-title", *failing)]
+    feeds.append(FeedConfig(server.url("/ok.xml"), name="Good feed"))
+    async with client:
+        report = await pipeline.poll_all(feeds)
+    by_url = {f.url: f for f in report.feeds}
+    good = by_url[server.url("/ok.xml")]
+    assert (good.ok, good.new_items, good.error) == (True, 2, None)
+    stored = pipeline.store.items_since(datetime(2000, 1, 1, tzinfo=UTC))
+    titles = sorted(i.title for i in stored)
+    assert [t for t in titles if t in OK_TITLES] == sorted(OK_TITLES)
+    assert "Entity bomb" in titles
+    assert any(len(t) == 2_000 for t in titles)  # the long title, cut
+    for path, word in failing.items():
+        state = pipeline.store.feed_state(server.url(path))
+        assert (state.error_kind, state.error_count) == ("parse", 1), path
+        assert word in (state.last_error or ""), state.last_error
+    assert report.line().startswith("5 feeds polled (3 ok, 2 failed)")
+
+
 # ---------------------------------------------------------------------- the server itself
 
 

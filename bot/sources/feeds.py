@@ -1,18 +1,16 @@
 """Feeds over HTTP: conditional GET with one shared httpx client; the bytes are parsed by
 :mod:`bot.sources.parse` (a fast lxml reader that agrees with feedparser, feedparser itself
-as the fallback, JSON Feed)."""
+as the fallback, JSON Feed) in a worker process with a deadline (:mod:`bot.sources.sandbox`)."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import logging
 import re
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -29,7 +27,7 @@ from bot.errors import FetchError
 from bot.models import FeedConfig, FeedState
 from bot.sources.base import FeedFetchResult, FeedSource
 from bot.sources.netguard import PublicResolver, is_public, literal_address, refusal
-from bot.sources.parse import parse_feed
+from bot.sources.sandbox import ParserPool, shared_pool
 
 __all__ = ["HttpFeedSource", "make_client", "server_hint"]
 
@@ -173,8 +171,6 @@ def make_client(
     )
 
 
-_PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-parse")
-
 _TTL = re.compile(rb"<ttl>\s*(\d{1,6})\s*</ttl>")
 
 
@@ -202,6 +198,8 @@ class HttpFeedSource(FeedSource):
 
     ``max_bytes`` caps the body as it streams in (after decompression, since httpx decodes),
     and ``deadline`` caps the whole request, so a server that drips bytes cannot hold a poll.
+    ``parser`` parses the bodies in worker processes (default: one pool shared by every
+    source with the default limits, :func:`~bot.sources.sandbox.shared_pool`).
     """
 
     def __init__(
@@ -212,8 +210,10 @@ class HttpFeedSource(FeedSource):
         deadline: float = 60.0,
         max_entries: int | None = 200,
         allow_private: bool = False,
+        parser: ParserPool | None = None,
     ) -> None:
         self.client = client
+        self.parser = parser or shared_pool()
         self.allow_private = allow_private
         self.max_bytes = max_bytes
         self.deadline = deadline
@@ -268,18 +268,14 @@ class HttpFeedSource(FeedSource):
         if digest == state.body_hash:
             # The server ignored our conditional headers but sent the same bytes: nothing to parse.
             return FeedFetchResult(new, not_modified=True, hint=hint)
-        # Parsing is CPU work: in a thread, so the bot keeps answering while feeds are read.
-        # One thread: more would only take turns at the GIL with the event loop's thread.
-        parsed = await asyncio.get_running_loop().run_in_executor(
-            _PARSER,
-            functools.partial(
-                parse_feed,
-                body,
-                url=feed.url,
-                content_type=response_headers.get("content-type"),
-                source_name=feed.name,
-                limit=self.max_entries,
-            ),
+        # Parsing is CPU work on bytes a stranger chose: in a worker process, with a deadline
+        # and a memory limit, so the bot keeps answering and a bad feed costs only its poll.
+        parsed = await self.parser.parse(
+            body,
+            url=feed.url,
+            content_type=response_headers.get("content-type"),
+            source_name=feed.name,
+            limit=self.max_entries,
         )
         if parsed.fallback:
             log.debug("feed %s read by feedparser: %s", feed.url, parsed.fallback)

@@ -14,6 +14,11 @@ unknown roots, inline markup in titles, no entries. ``ParsedFeed.fallback`` says
 
 JSON Feed (1.0 and 1.1), which feedparser 6 does not read, is parsed with :mod:`json`.
 
+Every XML path is bounded first (:mod:`bot.sources.bounds`): entity declarations are removed
+before any parser sees the bytes, markup with more elements, depth or attributes than a real
+feed has is refused, and every field of every entry is capped in length. Time and memory are
+bounded where this runs: :mod:`bot.sources.sandbox` runs it in a worker process it can stop.
+
 Nothing here fetches anything: feedparser is only ever given bytes.
 """
 
@@ -42,6 +47,14 @@ from lxml import etree
 
 from bot.errors import ParseError
 from bot.models import RawEntry
+from bot.sources.bounds import (
+    Limits,
+    cap_guid,
+    cap_link,
+    cap_text,
+    check_structure,
+    without_entities,
+)
 
 try:  # feedparser's own rules, reused so that the fast path cannot drift from the reference
     from feedparser.datetimes import _parse_date
@@ -134,24 +147,42 @@ def parse_feed(
     document's own encoding declaration decides), ``source_name`` the configured display name
     (default: the feed's title), ``limit`` how many entries to keep.
 
-    :raises ParseError: nothing can be read: not a feed, or a broken one with no entries.
+    :raises ParseError: nothing can be read: not a feed, a broken one with no entries, or
+        markup past :mod:`bot.sources.bounds`' limits (the message says which, and where).
     """
     mime = (content_type or "").split(";", 1)[0].strip().lower()
     json_type = mime in _JSON_TYPES or mime.endswith("+json")
     if (json_type or _starts_with(body, b"{")) and not _starts_with(body, b"<"):
         return _parse_json_feed(body, url, source_name, limit)
+    body, defused = _bounded(body)
     if not _FAST_READY:
         why = "feedparser internals the fast reader uses are missing"
-        return _fallback(body, url, content_type, source_name, limit, why)
+        return _fallback(body, url, content_type, source_name, limit, why, defused)
     try:
         title, raw, warning = _FastReader(url).read(body, content_type)
     except _Declined as exc:
-        return _fallback(body, url, content_type, source_name, limit, str(exc))
+        return _fallback(body, url, content_type, source_name, limit, str(exc), defused)
     except Exception as exc:  # a document the reader mis-modelled must still be read
         why = f"fast reader failed: {type(exc).__name__}: {exc}"
-        return _fallback(body, url, content_type, source_name, limit, why)
+        return _fallback(body, url, content_type, source_name, limit, why, defused)
     entries = _raw_entries(raw, title, url, source_name, limit)
-    return ParsedFeed(title, entries, warning, FAST)
+    return ParsedFeed(_feed_title(title), entries, _warnings(defused, warning), FAST)
+
+
+def _bounded(body: bytes) -> tuple[bytes, str | None]:
+    """The bytes every XML parser here is given: entity declarations removed, structure
+    checked (:mod:`bot.sources.bounds`); the warning if declarations were removed."""
+    body, warning = without_entities(body)
+    check_structure(body)
+    return body, warning
+
+
+def _warnings(*found: str | None) -> str | None:
+    return "; ".join(w for w in found if w) or None
+
+
+def _feed_title(title: str | None) -> str | None:
+    return cap_text(title, _LIMITS.title) if title else title
 
 
 def parse_with_feedparser(
@@ -162,12 +193,26 @@ def parse_with_feedparser(
     source_name: str | None = None,
     limit: int | None = None,
 ) -> ParsedFeed:
-    """The reference: feedparser, given the bytes, the URL as Content-Location and the type.
+    """The reference: feedparser, given the bytes, the URL as Content-Location and the type,
+    after the same bounds as :func:`parse_feed` (no entity is ever expanded).
 
     Malformed feeds that still yield entries are kept with the bozo reason as ``warning``.
 
     :raises ParseError: the bytes are not a feed, or a broken one with no entries.
     """
+    body, defused = _bounded(body)
+    return _feedparser(body, url, content_type, source_name, limit, defused)
+
+
+def _feedparser(
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    source_name: str | None,
+    limit: int | None,
+    defused: str | None,
+) -> ParsedFeed:
+    """feedparser over bytes already bounded; ``defused`` is :func:`_bounded`'s warning."""
     headers = {"content-location": url, "content-type": content_type or _DEFAULT_TYPE}
     try:
         parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
@@ -181,9 +226,8 @@ def parse_with_feedparser(
     if not found and (reason or not parsed.get("version")):
         raise ParseError(f"not a feed: {reason or 'no RSS or Atom content found'}")
     title = (parsed.get("feed") or {}).get("title")
-    return ParsedFeed(
-        title, _raw_entries(found, title, url, source_name, limit), reason, FEEDPARSER
-    )
+    entries = _raw_entries(found, title, url, source_name, limit)
+    return ParsedFeed(_feed_title(title), entries, _warnings(defused, reason), FEEDPARSER)
 
 
 def _fallback(
@@ -193,10 +237,9 @@ def _fallback(
     source_name: str | None,
     limit: int | None,
     why: str,
+    defused: str | None,
 ) -> ParsedFeed:
-    parsed = parse_with_feedparser(
-        body, url=url, content_type=content_type, source_name=source_name, limit=limit
-    )
+    parsed = _feedparser(body, url, content_type, source_name, limit, defused)
     return ParsedFeed(parsed.title, parsed.entries, parsed.warning, FEEDPARSER, why)
 
 
@@ -225,7 +268,7 @@ def _raw_entries(
 
     The keys read are plain ones, so ``dict.get`` gives what ``FeedParserDict.get`` would.
     """
-    display = source_name or title or url
+    display = _feed_title(source_name or title) or url
     entries: list[RawEntry] = []
     get = dict.get
     for entry in found[:limit] if limit else found:
@@ -233,7 +276,7 @@ def _raw_entries(
             part.get("value", "") for part in get(entry, "content") or [] if part.get("value")
         )
         entries.append(
-            RawEntry(
+            _capped(
                 source=url,
                 guid=get(entry, "id") or None,
                 title=get(entry, "title", "") or "",
@@ -242,11 +285,41 @@ def _raw_entries(
                 published=_when(entry),
                 summary=get(entry, "summary", "") or "",
                 content=content,
-                html=True,
                 source_name=display,
             )
         )
     return entries
+
+
+_LIMITS = Limits()
+
+
+def _capped(
+    *,
+    source: str,
+    guid: str | None,
+    title: str,
+    link: str | None,
+    author: str | None,
+    published: datetime | None,
+    summary: str,
+    content: str,
+    source_name: str,
+) -> RawEntry:
+    """A RawEntry (HTML fields) with every field within :data:`_LIMITS`."""
+    limits = _LIMITS
+    return RawEntry(
+        source=source,
+        guid=cap_guid(guid, limits.guid),
+        title=cap_text(title, limits.title),
+        link=cap_link(link, limits.link),
+        author=cap_text(author, limits.author) if author else None,
+        published=published,
+        summary=cap_text(summary, limits.text),
+        content=cap_text(content, limits.text),
+        html=True,
+        source_name=source_name,
+    )
 
 
 # --- JSON Feed ------------------------------------------------------------------------------
@@ -266,9 +339,9 @@ def _parse_json_feed(
     problems = []
     if not (isinstance(version, str) and "jsonfeed.org/version/" in version):
         problems.append("no JSON Feed version, read as 1.1")
-    title = _json_text(doc.get("title")) or None
+    title = _feed_title(_json_text(doc.get("title"))) or None
     feed_author = _json_author(doc)
-    display = source_name or title or url
+    display = _feed_title(source_name) or title or url
     entries: list[RawEntry] = []
     skipped = 0
     for item in doc["items"]:
@@ -282,7 +355,7 @@ def _parse_json_feed(
             content = html.escape(_json_text(item.get("content_text")))
         guid = item.get("id")
         entries.append(
-            RawEntry(
+            _capped(
                 source=url,
                 guid=str(guid) if isinstance(guid, str | int) and str(guid) else None,
                 title=_json_text(item.get("title")),
@@ -292,7 +365,6 @@ def _parse_json_feed(
                 or _json_date(item.get("date_modified")),
                 summary=html.escape(summary) if summary else "",
                 content=content,
-                html=True,
                 source_name=display,
             )
         )
@@ -572,7 +644,7 @@ class _FastReader:
         warning = self._check_encoding(body, content_type or _DEFAULT_TYPE)
         head = body[:4096]
         if _DOCTYPE.search(head):
-            raise _Declined("has a DOCTYPE (feedparser resolves its entities)")
+            raise _Declined("has a DOCTYPE (feedparser reads what it declares)")
         try:
             root = etree.fromstring(body, _xml_parser())
         except etree.XMLSyntaxError as exc:
