@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -144,6 +145,12 @@ async def open_runtime(
             poll_concurrency=settings.poll_concurrency,
         )
         prepare_console(store, settings)
+        # What start-up made (the topics' index, the inflection tables, the config) lives as
+        # long as the service: moved out of the collector's sight, a full collection walks
+        # only what came since (55-94 ms on the loop without this, 13 ms with it, polling
+        # 1,000 feeds: benchmarks/bench_polling.py).
+        gc.collect()
+        gc.freeze()
         if owner:
             released = store.release_claims(pipeline.owner)
             if released:

@@ -124,9 +124,7 @@ class ParserPool:
         if pool is None or not pool.active:
             # Starting the fork server waits for it to import the parser: not on the loop.
             pool = await asyncio.to_thread(self._started)
-        future = pool.schedule(
-            self.function, args=(body,), kwargs=kwargs, timeout=limits.seconds
-        )
+        future = pool.schedule(self.function, args=(body,), kwargs=kwargs, timeout=limits.seconds)
         try:
             return await asyncio.wrap_future(future)
         except TimeoutError:
