@@ -17,6 +17,8 @@ Environment variables override secrets and paths:
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 import tomllib
 from collections.abc import Collection, Mapping
@@ -117,12 +119,38 @@ class Settings:
 
 
 def line_of(text: str, pattern: str, start_line: int = 1) -> int | None:
-    """The 1-based line of the first line at or after ``start_line`` matching ``pattern``."""
-    rx = re.compile(pattern)
-    for number, line in enumerate(text.splitlines(), start=1):
-        if number >= start_line and rx.search(line):
-            return number
-    return None
+    """The 1-based line of the first line at or after ``start_line`` matching ``pattern``.
+
+    One search from where that line starts, over a line table made once per text: finding
+    every entry of a file in turn costs one pass over it, not one per entry (10,000 topics
+    took 31 s to load when each lookup split the whole file again).
+    """
+    starts = _line_starts(text)
+    if start_line > len(starts):
+        return None
+    rx = _multiline(pattern)
+    found = rx.search(text, starts[max(start_line, 1) - 1])
+    return bisect.bisect_right(starts, found.start()) if found else None
+
+
+@functools.lru_cache(maxsize=8)
+def _line_starts(text: str) -> list[int]:
+    """The offset where each line of ``text`` starts (cached: a file's lines are looked up
+    many times while it is read; a str's hash is computed once)."""
+    starts = [0]
+    find = text.find
+    at = find("\n")
+    while at != -1:
+        starts.append(at + 1)
+        at = find("\n", at + 1)
+    return starts
+
+
+@functools.lru_cache(maxsize=256)
+def _multiline(pattern: str) -> re.Pattern[str]:
+    """``pattern`` matched within one line, as it was when each line was searched alone:
+    ``^`` and ``$`` at line ends, ``.`` and ``\\s`` never cross a newline."""
+    return re.compile(pattern.replace(r"\s", r"[^\S\n]"), re.MULTILINE)
 
 
 def _read_toml(path: Path, what: str) -> tuple[dict[str, Any], str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_API_URL, load_settings, load_topics
+from bot.config import DEFAULT_API_URL, line_of, load_settings, load_topics
 from bot.errors import ConfigError, QueryError
 from tests.conftest import ROOT
 
@@ -390,3 +390,18 @@ def test_invalid_topic_query_via_load_settings(tmp_path: Path) -> None:
     assert isinstance(err, QueryError)
     assert err.path == str(tmp_path / "topics.toml")
     assert err.line == line(topics, 'query = "iraq AND"')
+
+
+def test_line_of_finds_the_line_as_a_search_of_each_line_alone_would() -> None:
+    """Blank lines before a match are not part of it (``\\s`` does not cross a newline), the
+    search starts at ``start_line``, and a text is scanned once however often it is asked."""
+    text = "a = 1\n\n\n  [[topics]]\nid = 'x'\n\n[[topics]]\nquery  = 'y'\n"
+    header = r"^\s*\[\[\s*topics\s*\]\]"
+    assert line_of(text, header) == 4
+    assert line_of(text, header, 5) == 7
+    assert line_of(text, header, 8) is None
+    assert line_of(text, r"^\s*query\s*=") == 8
+    assert line_of(text, r"^\s*id\s*=", 2) == 5
+    assert line_of(text, r"^\s*nothing", 1) is None
+    assert line_of(text, header, 99) is None
+    assert line_of("", header) is None

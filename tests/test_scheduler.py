@@ -66,12 +66,18 @@ async def test_running_scheduler_polls_and_survives_a_failing_feed(
         scheduler = ticker.scheduler
         ticker.start()
         try:
-            for _ in range(100):
-                if server.count("/a.xml") and server.count("/b.xml"):
+            # Until both feeds were polled and the good one's item is stored (it is parsed in
+            # a worker process the service starts at the first parse), at most 10 s.
+            def polled() -> bool:
+                failed = runtime.store.feed_state(server.url("/b.xml")).error_count
+                return failed == 1 and runtime.store.stats(runtime.pipeline.clock()).items == 1
+
+            for _ in range(200):
+                if polled():
                     break
                 await asyncio.sleep(0.05)
-            await asyncio.sleep(0.2)
             assert scheduler.running
+            assert server.count("/a.xml") and server.count("/b.xml")
             assert runtime.store.feed_state(server.url("/b.xml")).error_count == 1
             assert runtime.store.stats(runtime.pipeline.clock()).items == 1
         finally:
