@@ -3,15 +3,55 @@
 A pure stage on top of lemminflect, whose dictionary ships inside the package (nothing is
 downloaded). Forms are computed when a query is compiled, never per item, so matching stays a
 lookup of surface words.
+
+lemminflect is imported, and its tables read (0.4 s, most of newsbot's start-up), only for a
+word whose forms are not known yet: :func:`preload` takes forms computed before (the CLI keeps
+them in a cache file keyed by :func:`dictionary_version`) and :func:`computed` gives the ones
+computed since, to keep. This module does no I/O itself.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import importlib.metadata
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from lemminflect import getAllInflections, getAllInflectionsOOV, getAllLemmas
+__all__ = ["computed", "dictionary_version", "forms", "preload"]
 
-__all__ = ["forms"]
+FORMS_RULES = 1
+"""Bumped when the rules below change what :func:`forms` gives: cached forms are then stale."""
+_MEMO_LIMIT = 65536
+_known: dict[str, frozenset[str]] = {}
+_computed: set[str] = set()
+
+
+def dictionary_version() -> str:
+    """What cached forms depend on: lemminflect's release and these rules."""
+    try:
+        release = importlib.metadata.version("lemminflect")
+    except importlib.metadata.PackageNotFoundError:
+        release = "unknown"
+    return f"lemminflect-{release}-rules-{FORMS_RULES}"
+
+
+def preload(table: Mapping[str, Iterable[str]]) -> None:
+    """Take forms computed before (by this :func:`dictionary_version`) as known."""
+    for word, found in table.items():
+        if len(_known) >= _MEMO_LIMIT:
+            break
+        _known.setdefault(word, frozenset(found))
+
+
+def computed() -> dict[str, list[str]]:
+    """The forms computed (not preloaded) since start, sorted: what a cache should add."""
+    return {word: sorted(_known[word]) for word in sorted(_computed) if word in _known}
+
+
+def _lemminflect() -> Any:
+    import lemminflect  # the import alone brings numpy: only when a word needs it
+
+    return lemminflect
+
 
 # Nouns made from verbs that news uses for the same event: withdraw -> withdrawal,
 # deploy -> deployment, depart -> departure, evacuate -> evacuation.
@@ -23,7 +63,7 @@ _FALSE_FRIENDS = frozenset({"department", "apartment", "compartment", "station",
 
 def _inflections(lemma: str) -> set[str]:
     out = {lemma}
-    for variants in getAllInflections(lemma).values():
+    for variants in _lemminflect().getAllInflections(lemma).values():
         out.update(v.lower() for v in variants)
     return out
 
@@ -36,12 +76,11 @@ def _nouns_from_verb(verb: str) -> set[str]:
             candidate = stem + suffix
             if candidate in _FALSE_FRIENDS:
                 continue
-            if "NOUN" in getAllLemmas(candidate, upos="NOUN"):
+            if "NOUN" in _lemminflect().getAllLemmas(candidate, upos="NOUN"):
                 out |= _inflections(candidate)
     return out
 
 
-@lru_cache(maxsize=65536)
 def forms(word: str) -> frozenset[str]:
     """``word`` (lower case) and the forms that mean the same thing in a news query.
 
@@ -52,10 +91,22 @@ def forms(word: str) -> frozenset[str]:
     word = word.lower()
     if len(word) < 3 or not word.isalpha():
         return frozenset({word})
-    lemmas = getAllLemmas(word)
+    known = _known.get(word)
+    if known is not None:
+        return known
+    found = _forms(word)
+    if len(_known) < _MEMO_LIMIT:
+        _known[word] = found
+        _computed.add(word)
+    return found
+
+
+def _forms(word: str) -> frozenset[str]:
+    lemminflect = _lemminflect()
+    lemmas = lemminflect.getAllLemmas(word)
     if not lemmas:
         # Not in the dictionary (peacekeeper, jihadist): its regular plural at least.
-        plural = getAllInflectionsOOV(word, upos="NOUN").get("NNS", ())
+        plural = lemminflect.getAllInflectionsOOV(word, upos="NOUN").get("NNS", ())
         return frozenset({word, *(p.lower() for p in plural)})
     out = {word}
     for pos, bases in lemmas.items():

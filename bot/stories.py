@@ -81,8 +81,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from lemminflect import getAllLemmas
-
 from bot.models import Item
 from bot.summarize import split_sentences
 
@@ -174,7 +172,7 @@ _NAME = re.compile(r"[A-Z][\w'’]*(?:-[A-Za-z][\w'’]*)*")
 @lru_cache(maxsize=1 << 16)
 def _lemma(word: str) -> str:
     """One lemma per lower-case word, deterministic: verb, else noun, else adjective."""
-    lemmas = getAllLemmas(word)
+    lemmas = _lemmas(word)
     for pos in ("VERB", "NOUN", "ADJ", "ADV"):
         if pos in lemmas:
             return str(lemmas[pos][0]).lower()
@@ -183,10 +181,19 @@ def _lemma(word: str) -> str:
     return word
 
 
+def _lemmas(word: str) -> dict[str, tuple[str, ...]]:
+    """lemminflect's lemmas of ``word``; lemminflect (and numpy with it) is imported at the
+    first word, not with this module: commands that never group stories do not load it."""
+    from lemminflect import getAllLemmas as lemmas
+
+    found: dict[str, tuple[str, ...]] = lemmas(word)
+    return found
+
+
 @lru_cache(maxsize=1 << 16)
 def _is_word(low: str) -> bool:
     """An ordinary English word (in lemminflect's dictionary), not a name."""
-    return bool(getAllLemmas(low))
+    return bool(_lemmas(low))
 
 
 def _words(text: str) -> list[str]:

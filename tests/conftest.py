@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import ipaddress
 import os
+import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +16,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("NEWSBOT_SHARED", ROOT.parent / "shared"))
 SEED = ROOT / "config" / "documents" / "000_c85e0081388b6925.txt"
+# The CLI keeps computed word forms in a cache folder: the tests' own, never the user's.
+_CACHE = tempfile.mkdtemp(prefix="newsbot-tests-cache-")
+atexit.register(shutil.rmtree, _CACHE, True)
+os.environ.setdefault("NEWSBOT_CACHE_DIR", _CACHE)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

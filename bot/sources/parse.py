@@ -48,11 +48,13 @@ from lxml import etree
 from bot.errors import ParseError
 from bot.models import RawEntry
 from bot.sources.bounds import (
+    MAX_ATTRIBUTES,
     Limits,
     cap_guid,
     cap_link,
     cap_text,
     check_structure,
+    quick_check,
     without_entities,
 )
 
@@ -154,7 +156,11 @@ def parse_feed(
     json_type = mime in _JSON_TYPES or mime.endswith("+json")
     if (json_type or _starts_with(body, b"{")) and not _starts_with(body, b"<"):
         return _parse_json_feed(body, url, source_name, limit)
-    body, defused = _bounded(body)
+    # The fast reader needs only the quick check: lxml limits the depth itself, and the
+    # reader counts an element's attributes before it reads them (it declines past the
+    # limit, and the full check before feedparser then refuses the feed with the line).
+    body, defused = without_entities(body)
+    quick_check(body)
     if not _FAST_READY:
         why = "feedparser internals the fast reader uses are missing"
         return _fallback(body, url, content_type, source_name, limit, why, defused)
@@ -239,6 +245,7 @@ def _fallback(
     why: str,
     defused: str | None,
 ) -> ParsedFeed:
+    check_structure(body)
     parsed = _feedparser(body, url, content_type, source_name, limit, defused)
     return ParsedFeed(parsed.title, parsed.entries, parsed.warning, FEEDPARSER, why)
 
@@ -753,6 +760,8 @@ class _FastReader:
 
     def _walk(self, el: Any) -> None:
         info = self.tags.get(el.tag) or self._info(el)
+        if len(el.attrib) > MAX_ATTRIBUTES:  # before items(), which is quadratic in them
+            raise _Declined(f"an element with more than {MAX_ATTRIBUTES} attributes")
         items = el.items()
         if info.kind and not self.incontent and not len(el) and self._skip_leaf(el, info, items):
             return
