@@ -2,8 +2,9 @@
 
 usage: python benchmarks/bench_parse.py [--repeat N] [--target 10]
 
-The news feeds are the benchmark_data files of ../shared/corpus/kagisearch-fastfeedparser whose
-INDEX.tsv feed link is one of the 24 news outlets (Al Jazeera, BBC, NYT ... 1,080 items, 2.8 MB).
+The news feeds are the benchmark_data files of ../shared/corpus/kagisearch-fastfeedparser (or
+$NEWSBOT_SHARED/corpus/..., as for the tests) whose INDEX.tsv feed link is one of the 24 news
+outlets (Al Jazeera, BBC, NYT ... 1,080 items, 2.8 MB).
 Both parsers read the same bytes in the same run, on one core. The passes over all 24 feeds
 alternate (feedparser, then parse_feed as many times as fit in the same time), so that a busy
 machine slows both alike: items/s are from the best pass of each, the speed-up is the median of
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import statistics
 import sys
 import time
@@ -30,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.sources.parse import parse_feed, parse_with_feedparser  # noqa: E402
 
-CORPUS = ROOT.parent / "shared" / "corpus" / "kagisearch-fastfeedparser"
+SHARED = Path(os.environ.get("NEWSBOT_SHARED", ROOT.parent / "shared"))
+CORPUS = SHARED / "corpus" / "kagisearch-fastfeedparser"
 NEWS_SITES = (  # the 24 outlets, by the host of INDEX.tsv's feed_link
     *("aljazeera.com", "bbc.co.uk", "nytimes.com", "washingtonpost.com", "npr.org"),
     *("cbsnews.com", "abcnews.com", "abc.net.au", "time.com", "theweek.com", "dw.com"),
