@@ -432,12 +432,12 @@ class StageTimes:
         self.step_cpu = self.step_taken = 0.0  # CPU of ingest's steps, all feeds together
 
     def install(self, pipeline: Any) -> None:
-        # The pool's and the pipeline's bound methods (each shadowed per instance). Ingest's
-        # CPU is that of its synchronous steps (stories and matching per item, storing per
-        # feed): between them it gives the loop turns that other feeds' work uses.
-        pool = pipeline.feed_source.parser
-        parse, ingest = pool.parse, pipeline.ingest_async
-        steps = {name: getattr(pipeline, name) for name in ("_enrich", "_store")}
+        # The pool's and the ingest processor's bound methods (each shadowed per instance).
+        # Ingest's CPU is that of its synchronous steps (stories and matching per item,
+        # storing per feed): between them it gives the loop turns that other feeds' work uses.
+        pool, ingester = pipeline.feed_source.parser, pipeline.ingester
+        parse, ingest = pool.parse, ingester.ingest_async
+        steps = {name: getattr(ingester, name) for name in ("_enrich", "_store")}
 
         async def counted_parse(*args: Any, **kwargs: Any) -> Any:
             parsed = await parse(*args, **kwargs)
@@ -461,9 +461,9 @@ class StageTimes:
             return run
 
         vars(pool)["parse"] = counted_parse
-        vars(pipeline)["ingest_async"] = timed_ingest
+        vars(ingester)["ingest_async"] = timed_ingest
         for name, step in steps.items():
-            vars(pipeline)[name] = timed(step)
+            vars(ingester)[name] = timed(step)
 
     def take(self) -> dict[str, float]:
         entries, ingest = self.entries, self.ingest

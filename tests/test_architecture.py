@@ -1,4 +1,4 @@
-"""The layering rules of DEVELOPERS.md, checked on the import statements of every module."""
+"""The layering rules of docs/architecture.md, checked on the import statements of every module."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ PURE = {
     "bot.schedule",
 }
 BOTTOM = {"bot.models", "bot.errors", "bot.redact"}
+INTERFACES = {"bot.storage.base", "bot.notify.base", "bot.sources.base"}
 
 
 def modules() -> dict[str, set[str]]:
@@ -96,3 +97,19 @@ def test_only_the_cli_reads_the_environment() -> None:
         if "os.environ" in text or "os.getenv" in text:
             readers.append(path.name)
     assert readers == ["cli.py"]
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("bot.services.")))
+def test_services_use_pure_stages_interfaces_and_each_other_only(name: str) -> None:
+    """A service depends on the pure stages, on the adapters' interfaces and on other
+    services (and on the config's value types), never on an adapter or on the top layer."""
+    services = {n for n in MODULES if n.startswith("bot.services")}
+    allowed = BOTTOM | PURE | INTERFACES | services | {"bot.config"}
+    assert MODULES[name] <= allowed, f"{name} imports {MODULES[name] - allowed}"
+
+
+def test_the_pipeline_only_puts_the_services_together() -> None:
+    services = {n for n in MODULES if n.startswith("bot.services")}
+    allowed = BOTTOM | PURE | INTERFACES | services | {"bot.config"}
+    assert MODULES["bot.pipeline"] <= allowed, MODULES["bot.pipeline"] - allowed
+    assert MODULES["bot.pipeline"] & services

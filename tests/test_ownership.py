@@ -171,7 +171,7 @@ def test_after_a_restart_the_pacer_remembers_the_last_sends(tmp_path: Path) -> N
     store.mark_sent(task.item.key, 1, 10, before)
     assert store.claim(task.item_ref, 3, "dead process", before)
     second = outbox_pipeline(SQLiteStore(db), clock=lambda: now, monotonic=lambda: 1000.0)
-    second._restore_pacer()
+    second.dispatcher._restore_pacer()
     rates = second.pacer.rates
     wait_1 = second.pacer.wait(1, "private", 1000.0)
     assert wait_1 == pytest.approx(1 / rates.private - 0.5, abs=0.01)

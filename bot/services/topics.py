@@ -1,0 +1,177 @@
+"""The topic registry: the configured topics and the chats' watches, the matcher over them, and
+the checks and dry runs of the queries chats send (/watch, /test)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+
+from bot.config import WatchLimits
+from bot.errors import QueryError, QueryTooCostly
+from bot.match import RUN_BUDGET, CompiledTopic, Matcher
+from bot.models import Item, Match, Topic, Watch, watch_topic_id
+from bot.query import Budget, Node, Regex, leaves, parse_query
+from bot.storage.base import Store
+
+__all__ = ["TopicRegistry"]
+
+log = logging.getLogger(__name__)
+
+_WATCH_NAME = re.compile(r"^[\w-]{1,30}$")
+
+
+class TopicRegistry:
+    """Topics by id (``topics``: the config's and every watch), and the matcher over them."""
+
+    def __init__(
+        self,
+        store: Store,
+        topics: Sequence[Topic],
+        aliases: Mapping[str, str] | None,
+        limits: WatchLimits,
+        clock: Callable[[], datetime],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.limits = limits
+        self.clock = clock
+        self.monotonic = monotonic
+        self.set_topics(topics, aliases)
+
+    def set_topics(self, topics: Sequence[Topic], aliases: Mapping[str, str] | None = None) -> None:
+        """(Re)load the configured topics; the chats' watches are kept."""
+        self.aliases = dict(aliases or {})
+        self.config_topics = {t.id: t for t in topics}
+        self.matcher = Matcher(topics, self.aliases)
+        self.topics: dict[str, Topic] = dict(self.config_topics)
+        for watch in self.store.watches():
+            try:
+                self._add_watch_topic(watch)
+            except QueryError as exc:  # e.g. an alias it used is gone: keep the others
+                log.warning(
+                    "watch %r of chat %s no longer compiles: %s", watch.name, watch.chat_id, exc
+                )
+
+    def _add_watch_topic(self, watch: Watch) -> None:
+        topic = watch.topic()
+        self.matcher.add(topic)
+        self.topics[topic.id] = topic
+
+    def check_query(self, query: str) -> Node:
+        """Parse a chat's query (/watch and /test share this) within the ``[watches]`` limits:
+        at most ``query_chars`` characters, and regular expressions only if ``regex`` is on.
+
+        :raises QueryError: the query is invalid, too long, or uses what chats may not.
+        """
+        limits = self.limits
+        if len(query) > limits.query_chars:
+            raise QueryError(
+                f"query is {len(query)} characters long",
+                query=query[:80],
+                position=limits.query_chars,
+                expected=f"at most {limits.query_chars} characters",
+            )
+        tree = parse_query(query, self.aliases)
+        if not limits.regex and any(isinstance(leaf, Regex) for leaf in leaves(tree)):
+            raise QueryError(
+                "regular expressions are not allowed in chats' queries here",
+                query=query,
+                position=query.find("/"),
+                expected="words and phrases (the admin can allow them)",
+            )
+        return tree
+
+    def check_watch(self, chat_id: int, name: str, query: str) -> None:
+        """What :meth:`add_watch` checks before it stores anything.
+
+        :raises QueryError: see :meth:`check_query`.
+        :raises ValueError: the name is invalid or the chat has too many watches.
+        """
+        if not _WATCH_NAME.match(name):
+            raise ValueError("a watch name is 1–30 letters, digits, - or _")
+        existing = {w.name for w in self.store.watches(chat_id)}
+        if name not in existing and len(existing) >= self.limits.per_chat:
+            raise ValueError(f"you have {len(existing)} watches, the most allowed; /unwatch one")
+        self.check_query(query)
+
+    def add_watch(self, chat_id: int, name: str, query: str) -> Watch:
+        """Create (or replace) a private topic for ``chat_id`` and subscribe it.
+
+        :raises QueryError: the query is invalid, too long, or uses what watches may not.
+        :raises ValueError: the name is invalid or the chat has too many watches.
+        """
+        self.check_watch(chat_id, name, query)
+        watch = Watch(chat_id, name, query)
+        compiled = self.matcher.compile(watch.topic())
+        self.store.add_watch(watch, self.clock())
+        self.store.subscribe(chat_id, watch.topic_id, self.clock())
+        self.matcher.add(compiled)
+        self.topics[watch.topic_id] = compiled.topic
+        return watch
+
+    def remove_watch(self, chat_id: int, name: str) -> bool:
+        topic_id = watch_topic_id(chat_id, name)
+        if not self.store.remove_watch(chat_id, name):
+            return False
+        self.store.unsubscribe(chat_id, topic_id)
+        self.matcher.remove(topic_id)
+        self.topics.pop(topic_id, None)
+        return True
+
+    async def test_query(
+        self, query: str, *, days: int = 7, best: int = 5
+    ) -> tuple[int, int, list[tuple[Item, Match]]]:
+        """Dry-run a chat's query on the items stored in the last ``days``.
+
+        The query is checked as :meth:`check_query` says. The items are read here (the store's
+        connection belongs to the event loop's thread); matching runs in a worker thread, so
+        the bot goes on answering, and stops after ``[watches] test_seconds`` or
+        :data:`~bot.match.RUN_BUDGET` steps of evaluation, whichever comes first.
+
+        :returns: (items searched, items matched, the best few with their match).
+        :raises QueryTooCostly: it went over the time or the work allowed.
+        :raises QueryError: the query is invalid.
+        """
+        tree = self.check_query(query)
+        items = self.store.items_since(self.clock() - timedelta(days=days))
+        return await asyncio.to_thread(
+            dry_run,
+            CompiledTopic(Topic("test", "test", query), tree),
+            items,
+            best,
+            self.limits.test_seconds,
+            self.monotonic,
+        )
+
+
+def dry_run(
+    topic: CompiledTopic,
+    items: Sequence[Item],
+    best: int,
+    seconds: float,
+    monotonic: Callable[[], float],
+) -> tuple[int, int, list[tuple[Item, Match]]]:
+    """:meth:`TopicRegistry.test_query`'s matching, on plain data (it runs in a worker
+    thread): (items searched, items matched, the ``best`` best matches).
+
+    :raises QueryTooCostly: past ``seconds`` or :data:`~bot.match.RUN_BUDGET` steps.
+    """
+    deadline = monotonic() + seconds
+    matcher = Matcher(())
+    matcher.add(topic)
+    budget = Budget(RUN_BUDGET)
+    hits: list[tuple[Item, Match]] = []
+    for item in items:
+        if monotonic() > deadline:
+            raise QueryTooCostly(topic.topic.query, spent=budget.spent)
+        try:
+            found = matcher.match(item, budget)
+        except QueryTooCostly:
+            raise QueryTooCostly(topic.topic.query, spent=budget.spent) from None
+        hits.extend((item, match) for match in found)
+    hits.sort(key=lambda h: (-h[1].score, -h[0].published.timestamp()))
+    return len(items), len(hits), hits[:best]
