@@ -31,8 +31,8 @@ from bot.render import MAX_MESSAGE, render_alert, render_announcement, render_di
 from bot.schedule import backoff
 from bot.services.chats import Zones
 from bot.services.topics import TopicRegistry
+from bot.services.updates import StoryUpdates
 from bot.storage.base import CONSOLE_CHAT_ID, Store
-from bot.summarize import best_summary, summarize
 
 __all__ = ["DeliveryReport", "Dispatcher", "Outgoing", "process_owner", "send_message"]
 
@@ -119,7 +119,7 @@ class Dispatcher:
         self._pacer_restored = False
         self._last_served: dict[int, float] = {}
         self._kicked: asyncio.Future[DeliveryReport] | None = None
-        self._edited: dict[tuple[int, int], datetime] = {}
+        self.updates = StoryUpdates(store, registry, zones, clock)
         self._deliver_lock = asyncio.Lock()
 
     def kick(self) -> None:
@@ -151,7 +151,7 @@ class Dispatcher:
         """
         report = DeliveryReport()
         async with self._deliver_lock:
-            self._edited = {}
+            self.updates.new_run()
             if not self._pacer_restored:
                 self._restore_pacer()
             now = self.monotonic()
@@ -345,53 +345,6 @@ class Dispatcher:
             report.sent += len(tasks)
             log.info("chat %s: %d waiting alerts sent as one digest", chat_id, len(tasks))
 
-    async def _update_story(
-        self, notifier: Notifier, task: DeliveryTask, report: DeliveryReport
-    ) -> bool:
-        """A story update: edit the chat's alert of the story to list every source, instead
-        of sending another alert. One edit covers every update waiting for that alert."""
-        assert task.edit_of is not None
-        key = (task.chat_id, task.edit_of)
-        done = self._edited.get(key)
-        if done is not None and task.created_at <= done:
-            return True  # an edit of this run already showed it
-        # What the edit shows is read now; it covers the updates stored until now, and only
-        # those: one stored while the edit is on its way gets its own.
-        now = self.clock()
-        head = None
-        if task.head_sent and task.edit_message_id is not None:
-            head = self.store.alert_for_message(task.chat_id, task.edit_message_id)
-        if head is None:
-            # The alert has not gone out yet (it will list the sources when it does), or there
-            # is no message to edit: nothing to send.
-            report.merged += self.store.mark_edited(task.chat_id, task.edit_of, None, now)
-            return True
-        sources = self.store.story_sources({head.item.story}).get(head.item.story, task.sources)
-        head = replace(
-            head, sources=sources, item_ref=task.edit_of, summary=self._story_summary(head)
-        )
-        message = render_alert(head, self.registry.topics, self.zones.of(task.chat_timezone))
-        if task.previews:
-            message = replace(message, previews=True)
-        if not await notifier.edit(task.chat_id, task.edit_message_id, message):
-            log.info("chat %s: alert %s can no longer be edited", task.chat_id, task.edit_of)
-        report.edited += 1
-        self._edited[key] = now
-        self.store.mark_edited(task.chat_id, task.edit_of, task.edit_message_id, now)
-        return True
-
-    def _story_summary(self, head: DeliveryTask) -> str:
-        """The summary of the story's most informative report (a full article rather than a
-        teaser), which need not be the report the alert first showed."""
-        reports = self.store.story_items(head.item.story)
-        if len(reports) < 2:
-            return head.summary
-        best = reports[best_summary([(r.title, r.text) for r in reports])]
-        if best.key == head.item.key:
-            return head.summary
-        summary = summarize(best.title, best.text)
-        return f"{summary} ({best.source_name})" if summary else head.summary
-
     async def _send_one(self, task: Outgoing, report: DeliveryReport) -> bool:
         """Send one alert (or queued message) and record the outcome. :returns: True if it
         was delivered, or is no longer this process's to send."""
@@ -406,7 +359,10 @@ class Dispatcher:
             return True
         if task.edit_of is not None:
             try:
-                return await self._update_story(notifier, task, report)
+                edited, merged = await self.updates.apply(notifier, task)
+                report.edited += edited
+                report.merged += merged
+                return True
             except RetryLater as exc:
                 self.store.defer_chat(
                     task.chat_id, self.clock() + timedelta(seconds=exc.retry_after)
