@@ -20,10 +20,11 @@ from bot.models import (
     QueuedMessage,
     Watch,
 )
+from bot.routing import CONSOLE_CHAT_ID as ROUTING_CONSOLE_CHAT_ID
 
 __all__ = ["CLAIM_TTL", "CONSOLE_CHAT_ID", "NewItem", "Stats", "Store"]
 
-CONSOLE_CHAT_ID = 0
+CONSOLE_CHAT_ID = ROUTING_CONSOLE_CHAT_ID
 """The pseudo-chat that prints alerts on the console when no Telegram token is set."""
 
 CLAIM_TTL = timedelta(minutes=2)

@@ -32,6 +32,7 @@ from bot.models import (
     QueuedMessage,
     Watch,
 )
+from bot.routing import Audience, Routable, Subscription, route, story_mute
 from bot.storage.base import CLAIM_TTL, CONSOLE_CHAT_ID, NewItem, Stats, Store
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
@@ -458,9 +459,9 @@ class SQLiteStore(Store):
         return found
 
     def add_items(self, new: Sequence[NewItem], now: datetime) -> tuple[int, int]:
-        stored = deliveries = 0
         stamp = _ts(now)
         with self._tx():
+            routable: list[Routable] = []
             for entry in new:
                 item = entry.item
                 cur = self.db.execute(
@@ -488,83 +489,80 @@ class SQLiteStore(Store):
                 )
                 if cur.rowcount == 0:
                     continue
-                stored += 1
-                item_id = cur.lastrowid
-                if not entry.matches:
-                    continue
+                assert cur.lastrowid is not None
+                routable.append(
+                    Routable(
+                        cur.lastrowid,
+                        tuple(m.topic_id for m in entry.matches),
+                        item.story,
+                        entry.material,
+                    )
+                )
                 self.db.executemany(
                     "INSERT INTO matches (item_id, topic_id, score, evidence, created_at) "
                     "VALUES (?, ?, ?, ?, ?)",
                     [
-                        (item_id, m.topic_id, m.score, _evidence_json(m), stamp)
+                        (cur.lastrowid, m.topic_id, m.score, _evidence_json(m), stamp)
                         for m in entry.matches
                     ],
                 )
-                topic_ids = [m.topic_id for m in entry.matches]
-                marks = ",".join("?" * len(topic_ids))
-                per_chat: dict[int, list[str]] = {}
-                urgent: set[int] = set()
-                for row in self.db.execute(
-                    f"""SELECT s.chat_id, s.topic_id, s.urgent FROM subscriptions s
-                        JOIN chats c ON c.id = s.chat_id
-                        LEFT JOIN mutes m ON m.chat_id = s.chat_id AND m.topic_id = s.topic_id
-                        WHERE c.active = 1 AND s.topic_id IN ({marks})
-                          AND s.mode IN ('instant', 'both')
-                          AND (m.until IS NULL OR m.until <= ?)""",
-                    (*topic_ids, stamp),
-                ):
-                    per_chat.setdefault(row[0], []).append(row[1])
-                    if row[2]:
-                        urgent.add(row[0])
-                heads, muted = self._story_state(item.story, entry.material, stamp)
-                for chat_id, topics in per_chat.items():
-                    if chat_id in muted:
-                        continue
-                    ordered = [t for t in topic_ids if t in topics]
-                    self.db.execute(
-                        """INSERT INTO deliveries (item_id, chat_id, topics, next_attempt_at,
-                               created_at, urgent, edit_of) VALUES (?, ?, ?, ?, ?, ?, ?)
-                           ON CONFLICT (item_id, chat_id) DO NOTHING""",
-                        (
-                            item_id,
-                            chat_id,
-                            json.dumps(ordered),
-                            stamp,
-                            stamp,
-                            chat_id in urgent,
-                            heads.get(chat_id),
-                        ),
-                    )
-                    deliveries += 1
-        return stored, deliveries
+            deliveries = route(routable, self._audience(routable, stamp), now)
+            self.db.executemany(
+                """INSERT INTO deliveries (item_id, chat_id, topics, next_attempt_at,
+                       created_at, urgent, edit_of) VALUES (?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (item_id, chat_id) DO NOTHING""",
+                [
+                    (d.item_ref, d.chat_id, json.dumps(d.topics), stamp, stamp, d.urgent, d.edit_of)
+                    for d in deliveries
+                ],
+            )
+        return len(routable), len(deliveries)
 
-    def _story_state(
-        self, story: str, material: bool, stamp: str
-    ) -> tuple[dict[int, int], set[int]]:
-        """For a new item of ``story``: per chat, the alert to edit instead of sending one
-        (none if the item is news for the story), and the chats that muted the story."""
-        if not story:
-            return {}, set()
-        heads: dict[int, int] = {}
-        if not material:
-            heads = {
-                r[0]: r[1]
-                for r in self.db.execute(
-                    """SELECT d.chat_id, MAX(d.item_id) FROM deliveries d
-                       JOIN items i ON i.id = d.item_id
-                       WHERE i.story_id = ? AND d.edit_of IS NULL AND d.status != 'dropped'
-                       GROUP BY d.chat_id""",
-                    (story,),
-                )
-            }
-        muted = {
-            r[0]
-            for r in self.db.execute(
-                "SELECT chat_id FROM mutes WHERE topic_id = ? AND until > ?",
-                (f"story:{story}", stamp),
+    def _audience(self, items: Sequence[Routable], stamp: str) -> Audience:
+        """What routing needs to know of the chats to route ``items``."""
+        topics = sorted({t for r in items for t in r.topics})
+        subscriptions = [
+            Subscription(r[0], r[1], r[2], bool(r[3]), True)
+            for r in self._rows_in(
+                """SELECT s.chat_id, s.topic_id, s.mode, s.urgent FROM subscriptions s
+                   JOIN chats c ON c.id = s.chat_id
+                   WHERE c.active = 1 AND s.topic_id IN ({})""",
+                topics,
+            )
+        ]
+        if not subscriptions:
+            return Audience()
+        stories = sorted({r.story for r in items if r.story})
+        keys = topics + [story_mute(s) for s in stories]
+        mutes = {
+            (r[0], r[1]): datetime.fromisoformat(r[2])
+            for r in self._rows_in(
+                "SELECT chat_id, topic_id, until FROM mutes WHERE until > ? AND topic_id IN ({})",
+                keys,
+                stamp,
             )
         }
-        return heads, muted
+        edited = sorted({r.story for r in items if r.story and not r.material})
+        heads = {
+            (r[0], r[1]): r[2]
+            for r in self._rows_in(
+                """SELECT i.story_id, d.chat_id, MAX(d.item_id) FROM deliveries d
+                   JOIN items i ON i.id = d.item_id
+                   WHERE d.edit_of IS NULL AND d.status != 'dropped' AND i.story_id IN ({})
+                   GROUP BY i.story_id, d.chat_id""",
+                edited,
+            )
+        }
+        return Audience(subscriptions, mutes, heads)
+
+    def _rows_in(self, sql: str, values: Sequence[object], *before: object) -> list[sqlite3.Row]:
+        """``sql`` with its ``IN ({})`` over ``values``, 500 at a time (``before``: the
+        arguments ahead of them)."""
+        rows: list[sqlite3.Row] = []
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            rows.extend(self.db.execute(sql.format(",".join("?" * len(chunk))), (*before, *chunk)))
+        return rows
 
     def story_items(self, story: str, limit: int = 50) -> list[Item]:
         rows = self.db.execute(
