@@ -26,7 +26,19 @@ from bot.models import (
     Watch,
 )
 from bot.routing import Audience, Routable, Subscription, broadcast_recipients, route
-from bot.storage.base import CLAIM_TTL, CONSOLE_CHAT_ID, NewItem, Stats, Store
+from bot.storage.base import (
+    CLAIM_TTL,
+    CONSOLE_CHAT_ID,
+    Chats,
+    Deliveries,
+    FeedStates,
+    Items,
+    NewItem,
+    Outbox,
+    Reports,
+    Stats,
+    Store,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -116,8 +128,8 @@ class _Message(_Sendable):
     message: OutgoingMessage = field(default_factory=lambda: OutgoingMessage("", ""))
 
 
-class MemoryStore(Store):
-    """Every role of the store over dictionaries; one process, nothing saved."""
+class _Tables:
+    """The tables every role works on, and what more than one role reads of them."""
 
     def __init__(self) -> None:
         self._feeds: dict[str, FeedState] = {}
@@ -135,10 +147,31 @@ class MemoryStore(Store):
         self._next_ref = 1
         self._next_message = 1
 
-    def close(self) -> None:
-        """Nothing to release."""
+    def _active(self, chat_id: int) -> bool:
+        chat = self._chats.get(chat_id)
+        return chat is not None and chat.active
 
-    # ------------------------------------------------------------------ feeds and documents
+    def _by_story(self, story: str) -> list[_StoredItem]:
+        found = [s for s in self._items.values() if s.item.story == story]
+        return sorted(found, key=lambda s: (s.item.published, s.ref))
+
+    def _story_sources(self, stories: Collection[str]) -> dict[str, tuple[str, ...]]:
+        out: dict[str, tuple[str, ...]] = {}
+        for story in {s for s in stories if s}:
+            names = list(dict.fromkeys(s.item.source_name for s in self._by_story(story)))
+            if names:
+                out[story] = tuple(names)
+        return out
+
+    def _set_last_digest(self, chat_id: int, at: datetime) -> None:
+        row = self._chats.get(chat_id)
+        if row is not None:
+            row.last_digest_at = _utc(at)
+
+
+class _MemoryFeedStates(_Tables, FeedStates):
+    """Feed states, added feeds and document fingerprints in memory."""
+
     def feed_state(self, url: str) -> FeedState:
         state = self._feeds.get(url)
         return FeedState(url=url) if state is None else replace(state)
@@ -174,7 +207,10 @@ class MemoryStore(Store):
     def save_fingerprints(self, fingerprints: Iterable[DocumentFingerprint]) -> None:
         self._documents.update((f.path, f) for f in fingerprints)
 
-    # ------------------------------------------------------------------ items
+
+class _MemoryItems(_Tables, Items):
+    """Items, their matches and stories in memory; storing new items routes their alerts."""
+
     def _store_item(self, item: Item, summary: str, now: datetime) -> _StoredItem:
         stored = _StoredItem(
             self._next_ref, replace(item, published=_utc(item.published)), summary, _utc(now)
@@ -229,34 +265,20 @@ class MemoryStore(Store):
                 heads[(story, chat)] = max(heads.get((story, chat), ref), ref)
         return Audience(subscriptions, dict(self._mutes), heads)
 
-    def _active(self, chat_id: int) -> bool:
-        chat = self._chats.get(chat_id)
-        return chat is not None and chat.active
-
     def add_broadcast(self, item: Item, now: datetime) -> int:
         if item.key in self._keys:
             raise ValueError(f"{item.key}: already stored")
         plain = replace(item, link=None, description="", story="", date_only=False)
         stored = self._store_item(plain, "", now)
-        chats = broadcast_recipients(self.chat(i) or Chat(i, "") for i in sorted(self._chats))
+        chats = broadcast_recipients(
+            Chat(i, row.kind, active=row.active) for i, row in sorted(self._chats.items())
+        )
         for chat_id in chats:
             self._deliveries[(stored.ref, chat_id)] = _Delivery(_utc(now), _utc(now))
         return len(chats)
 
-    def _by_story(self, story: str) -> list[_StoredItem]:
-        found = [s for s in self._items.values() if s.item.story == story]
-        return sorted(found, key=lambda s: (s.item.published, s.ref))
-
     def story_items(self, story: str, limit: int = 50) -> list[Item]:
         return [s.item for s in self._by_story(story)[:limit]] if story else []
-
-    def story_sources(self, stories: Collection[str]) -> dict[str, tuple[str, ...]]:
-        out: dict[str, tuple[str, ...]] = {}
-        for story in {s for s in stories if s}:
-            names = list(dict.fromkeys(s.item.source_name for s in self._by_story(story)))
-            if names:
-                out[story] = tuple(names)
-        return out
 
     def item_story(self, item_ref: int) -> tuple[str, str] | None:
         stored = self._items.get(item_ref)
@@ -306,7 +328,7 @@ class MemoryStore(Store):
                 if at >= sub.created_at and (last is None or at > last) and at <= until:
                     found.append((s, match, at))
         found.sort(key=lambda e: (e[1].topic_id, -e[1].score, -e[0].item.published.timestamp()))
-        sources = self.story_sources({s.item.story for s, _, _ in found})
+        sources = self._story_sources({s.item.story for s, _, _ in found})
         return [
             replace(self._entry(s, m, at), sources=sources.get(s.item.story, ()))
             for s, m, at in found
@@ -329,7 +351,13 @@ class MemoryStore(Store):
         self._feedback[(chat_id, item_ref)] = value
         return True
 
-    # ------------------------------------------------------------------ deliveries
+    def story_sources(self, stories: Collection[str]) -> dict[str, tuple[str, ...]]:
+        return self._story_sources(stories)
+
+
+class _MemoryDeliveries(_Tables, Deliveries):
+    """The alerts waiting for their chats, in memory."""
+
     def _task(self, ref: int, chat_id: int, d: _Delivery) -> DeliveryTask:
         stored = self._items[ref]
         chat = self._chats[chat_id]
@@ -365,7 +393,7 @@ class MemoryStore(Store):
         ]
         due.sort(key=lambda e: (not e[1].urgent, e[1].created_at, e[0][0]))
         tasks = [self._task(ref, chat, d) for (ref, chat), d in due[:limit]]
-        sources = self.story_sources({t.item.story for t in tasks})
+        sources = self._story_sources({t.item.story for t in tasks})
         return [replace(t, sources=sources.get(t.item.story, ())) for t in tasks]
 
     def _delivery(self, item_key: str, chat_id: int) -> _Delivery | None:
@@ -462,7 +490,10 @@ class MemoryStore(Store):
                 )
         return None
 
-    # ------------------------------------------------------------------ the outbox
+
+class _MemoryOutbox(_Tables, Outbox):
+    """The outbox of ready-made messages, in memory."""
+
     def queue_messages(
         self,
         chat_id: int,
@@ -482,7 +513,7 @@ class MemoryStore(Store):
             refs.append(self._next_message)
             self._next_message += 1
         if digest_until is not None:
-            self.set_last_digest(chat_id, digest_until)
+            self._set_last_digest(chat_id, digest_until)
         return refs
 
     def pending_messages(
@@ -536,7 +567,10 @@ class MemoryStore(Store):
     def message_status(self, refs: Collection[int]) -> dict[int, str]:
         return {ref: self._messages[ref].status for ref in refs if ref in self._messages}
 
-    # ------------------------------------------------------------------ chats
+
+class _MemoryChats(_Tables, Chats):
+    """Chats, settings, subscriptions, watches and mutes in memory."""
+
     def upsert_chat(self, chat_id: int, kind: str, title: str, now: datetime) -> Chat:
         row = self._chats.get(chat_id)
         if row is None:
@@ -573,11 +607,6 @@ class MemoryStore(Store):
         if row is not None:
             for name, value in changes.items():
                 setattr(row, name, value)
-
-    def set_last_digest(self, chat_id: int, at: datetime) -> None:
-        row = self._chats.get(chat_id)
-        if row is not None:
-            row.last_digest_at = _utc(at)
 
     def deactivate_chat(self, chat_id: int, reason: str) -> None:
         row = self._chats.get(chat_id)
@@ -623,7 +652,7 @@ class MemoryStore(Store):
     def active_chats(self) -> list[Chat]:
         return [c for c in (self.chat(i) for i in sorted(self._chats)) if c and c.active]
 
-    # ------------------------------------------------------------------ subscriptions
+    # ---- subscriptions
     def subscribe(self, chat_id: int, topic_id: str, now: datetime) -> bool:
         if (chat_id, topic_id) in self._subs:
             return False
@@ -656,7 +685,7 @@ class MemoryStore(Store):
     def modes(self, chat_id: int) -> dict[str, str]:
         return {topic: sub.mode for (chat, topic), sub in self._subs.items() if chat == chat_id}
 
-    # ------------------------------------------------------------------ watches and mutes
+    # ---- watches and mutes
     def add_watch(self, watch: Watch, now: datetime) -> None:
         self._watches[(watch.chat_id, watch.name)] = watch.query
 
@@ -680,7 +709,13 @@ class MemoryStore(Store):
         running = [(t, u) for (c, t), u in self._mutes.items() if c == chat_id and u > now]
         return dict(sorted(running, key=lambda m: m[1]))
 
-    # ------------------------------------------------------------------ reports
+    def set_last_digest(self, chat_id: int, at: datetime) -> None:
+        self._set_last_digest(chat_id, at)
+
+
+class _MemoryReports(_Tables, Reports):
+    """Counts for the operator, from memory."""
+
     def feedback_counts(self) -> tuple[int, int]:
         values = list(self._feedback.values())
         return values.count(1), values.count(-1)
@@ -702,3 +737,18 @@ class MemoryStore(Store):
             feeds_retired=sum(f.retired for f in feeds),
             feeds_down=sum(f.down_notified and not f.retired for f in feeds),
         )
+
+
+class MemoryStore(
+    _MemoryFeedStates,
+    _MemoryItems,
+    _MemoryDeliveries,
+    _MemoryOutbox,
+    _MemoryChats,
+    _MemoryReports,
+    Store,
+):
+    """Every role of the store over dictionaries; one process, nothing saved."""
+
+    def close(self) -> None:
+        """Nothing to release."""
