@@ -101,3 +101,14 @@ def test_only_the_cli_reads_the_environment() -> None:
         if "os.environ" in text or "os.getenv" in text:
             readers.append(path.name)
     assert readers == ["cli.py"]
+
+
+def test_no_storage_class_is_over_400_lines() -> None:
+    long = []
+    for path in sorted((PACKAGE / "storage").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+                lines = node.end_lineno - node.lineno + 1
+                if lines > 400:
+                    long.append(f"{path.name}: {node.name} has {lines} lines")
+    assert not long
