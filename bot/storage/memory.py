@@ -748,7 +748,11 @@ class MemoryStore(
     _MemoryReports,
     Store,
 ):
-    """Every role of the store over dictionaries; one process, nothing saved."""
+    """Every role of the store over dictionaries; one process, nothing saved.
+
+    Where SQLite's transaction would roll back (a topic matched twice in one item), the batch
+    is refused with ``ValueError`` before anything of it is stored.
+    """
 
     def close(self) -> None:
         """Nothing to release."""

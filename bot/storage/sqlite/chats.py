@@ -5,15 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from bot.models import (
-    Chat,
-    Watch,
-)
+from bot.models import Chat, Watch
 from bot.storage.base import Chats
-from bot.storage.sqlite.codecs import (
-    dt,
-    ts,
-)
+from bot.storage.sqlite.codecs import dt, ts
 from bot.storage.sqlite.connection import SQLiteBase
 
 __all__ = ["SQLiteChats"]

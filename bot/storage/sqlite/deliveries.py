@@ -6,17 +6,9 @@ import json
 from collections.abc import Collection
 from datetime import datetime
 
-from bot.models import (
-    DeliveryTask,
-    Match,
-)
+from bot.models import DeliveryTask, Match
 from bot.storage.base import CLAIM_TTL, Deliveries
-from bot.storage.sqlite.codecs import (
-    ITEM_COLUMNS,
-    decode_item,
-    decode_match,
-    ts,
-)
+from bot.storage.sqlite.codecs import ITEM_COLUMNS, decode_item, decode_match, ts
 from bot.storage.sqlite.connection import SQLiteBase
 from bot.storage.sqlite.items import story_sources
 

@@ -5,16 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from bot.models import (
-    DocumentFingerprint,
-    FeedConfig,
-    FeedState,
-)
+from bot.models import DocumentFingerprint, FeedConfig, FeedState
 from bot.storage.base import FeedStates
-from bot.storage.sqlite.codecs import (
-    decode_feed_state,
-    ts,
-)
+from bot.storage.sqlite.codecs import decode_feed_state, ts
 from bot.storage.sqlite.connection import SQLiteBase
 
 __all__ = ["SQLiteFeedStates"]

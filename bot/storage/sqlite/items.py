@@ -8,19 +8,17 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bot.models import (
-    BROADCAST_SOURCE,
-    DigestEntry,
-    Item,
+from bot.models import BROADCAST_SOURCE, Chat, DigestEntry, Item
+from bot.routing import (
+    Audience,
+    Routable,
+    Subscription,
+    broadcast_recipients,
+    route,
+    story_mute,
 )
-from bot.routing import Audience, Routable, Subscription, route, story_mute
-from bot.storage.base import CONSOLE_CHAT_ID, Items, NewItem
-from bot.storage.sqlite.codecs import (
-    ITEM_COLUMNS,
-    decode_item,
-    evidence_json,
-    ts,
-)
+from bot.storage.base import Items, NewItem
+from bot.storage.sqlite.codecs import ITEM_COLUMNS, decode_item, evidence_json, ts
 from bot.storage.sqlite.connection import SQLiteBase
 
 __all__ = ["SQLiteItems", "story_sources"]
@@ -157,12 +155,14 @@ class SQLiteItems(SQLiteBase, Items):
                     stamp,
                 ),
             )
-            cur = self.db.execute(
+            active = self.db.execute("SELECT id, kind FROM chats WHERE active = 1 ORDER BY id")
+            chats = broadcast_recipients(Chat(r[0], r[1]) for r in active)
+            self.db.executemany(
                 """INSERT INTO deliveries (item_id, chat_id, topics, next_attempt_at, created_at)
-                   SELECT ?, id, '[]', ?, ? FROM chats WHERE active = 1 AND id != ?""",
-                (cur.lastrowid, stamp, stamp, CONSOLE_CHAT_ID),
+                   VALUES (?, ?, '[]', ?, ?)""",
+                [(cur.lastrowid, chat_id, stamp, stamp) for chat_id in chats],
             )
-        return cur.rowcount
+        return len(chats)
 
     def story_items(self, story: str, limit: int = 50) -> list[Item]:
         rows = self.db.execute(

@@ -6,14 +6,9 @@ import json
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from bot.models import (
-    OutgoingMessage,
-    QueuedMessage,
-)
+from bot.models import OutgoingMessage, QueuedMessage
 from bot.storage.base import CLAIM_TTL, Outbox
-from bot.storage.sqlite.codecs import (
-    ts,
-)
+from bot.storage.sqlite.codecs import ts
 from bot.storage.sqlite.connection import SQLiteBase
 
 __all__ = ["SQLiteOutbox"]

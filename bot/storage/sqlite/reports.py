@@ -5,10 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.storage.base import CONSOLE_CHAT_ID, Reports, Stats
-from bot.storage.sqlite.codecs import (
-    dt,
-    ts,
-)
+from bot.storage.sqlite.codecs import dt, ts
 from bot.storage.sqlite.connection import SQLiteBase
 
 __all__ = ["SQLiteReports"]
