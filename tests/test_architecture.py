@@ -21,6 +21,7 @@ PURE = {
     "bot.stories",
     "bot.digest",
     "bot.schedule",
+    "bot.routing",
 }
 BOTTOM = {"bot.models", "bot.errors", "bot.redact"}
 INTERFACES = {"bot.storage.base", "bot.notify.base", "bot.sources.base"}
@@ -74,6 +75,10 @@ def test_adapters_import_only_their_base_and_the_bottom(name: str) -> None:
     if package == "bot.sources":  # the feed reader, its bounds and sandbox, the address guard
         allowed |= {"bot.sources.parse", "bot.sources.bounds", "bot.sources.sandbox"}
         allowed |= {"bot.sources.netguard"}
+    if package.startswith("bot.storage"):  # stores write what the pure routing stage decides
+        allowed |= {"bot.routing", "bot.storage.base"}
+    if "bot.storage.sqlite" in (name, package):  # the SQLite store's modules compose one another
+        allowed |= {n for n in MODULES if n.startswith("bot.storage.sqlite.")}
     assert MODULES[name] <= allowed, f"{name} imports {MODULES[name] - allowed}"
 
 
@@ -113,3 +118,14 @@ def test_the_pipeline_only_puts_the_services_together() -> None:
     allowed = BOTTOM | PURE | INTERFACES | services | {"bot.config"}
     assert MODULES["bot.pipeline"] <= allowed, MODULES["bot.pipeline"] - allowed
     assert MODULES["bot.pipeline"] & services
+
+
+def test_no_storage_class_is_over_400_lines() -> None:
+    long = []
+    for path in sorted((PACKAGE / "storage").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+                lines = node.end_lineno - node.lineno + 1
+                if lines > 400:
+                    long.append(f"{path.name}: {node.name} has {lines} lines")
+    assert not long

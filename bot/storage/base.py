@@ -1,4 +1,10 @@
-"""The storage interface. Adapters implement :class:`Store`; the pipeline depends only on this."""
+"""The storage interface: small role interfaces and :class:`Store`, their union.
+
+Adapters implement :class:`Store` (SQLite in :mod:`bot.storage.sqlite`, the in-memory reference
+in :mod:`bot.storage.memory`); the pipeline depends only on this module. A part of newsbot that
+needs one role (the outbox, the chats) can ask for that role alone. Every backend passes the one
+contract suite, ``tests/contract/test_store.py``.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +26,23 @@ from bot.models import (
     QueuedMessage,
     Watch,
 )
+from bot.routing import CONSOLE_CHAT_ID as ROUTING_CONSOLE_CHAT_ID
 
-__all__ = ["CLAIM_TTL", "CONSOLE_CHAT_ID", "NewItem", "Stats", "Store"]
+__all__ = [
+    "CLAIM_TTL",
+    "CONSOLE_CHAT_ID",
+    "Chats",
+    "Deliveries",
+    "FeedStates",
+    "Items",
+    "NewItem",
+    "Outbox",
+    "Reports",
+    "Stats",
+    "Store",
+]
 
-CONSOLE_CHAT_ID = 0
+CONSOLE_CHAT_ID = ROUTING_CONSOLE_CHAT_ID
 """The pseudo-chat that prints alerts on the console when no Telegram token is set."""
 
 CLAIM_TTL = timedelta(minutes=2)
@@ -59,10 +78,9 @@ class Stats:
     """Failing long enough that the admins were told."""
 
 
-class Store(ABC):
-    """Persistent state. Every method is a complete transaction."""
+class FeedStates(ABC):
+    """What is remembered of the sources: feed states, feeds added at run time, documents."""
 
-    # ---- feeds and documents
     @abstractmethod
     def feed_state(self, url: str) -> FeedState:
         """What we remember of ``url`` (a blank state for a feed never polled)."""
@@ -93,13 +111,6 @@ class Store(ABC):
         """The feeds added in chats (not those of the config file), oldest first."""
 
     @abstractmethod
-    def add_broadcast(self, item: Item, now: datetime) -> int:
-        """Store an announcement as an item with a pending delivery to every active chat.
-
-        :returns: the number of chats it will go to.
-        """
-
-    @abstractmethod
     def document_fingerprints(self) -> dict[str, DocumentFingerprint]:
         """The last fingerprint of each document, by relative path."""
 
@@ -107,7 +118,10 @@ class Store(ABC):
     def save_fingerprints(self, fingerprints: Iterable[DocumentFingerprint]) -> None:
         """Remember these fingerprints (after their items were stored)."""
 
-    # ---- items, matches, deliveries
+
+class Items(ABC):
+    """Stored items, their matches and stories; storing new ones routes their alerts."""
+
     @abstractmethod
     def known_keys(self, keys: Iterable[str]) -> set[str]:
         """The subset of dedup ``keys`` already stored."""
@@ -119,6 +133,54 @@ class Store(ABC):
         All in one transaction: an item is never seen without its deliveries. Items whose key
         is already stored are skipped. :returns: (items stored, deliveries created).
         """
+
+    @abstractmethod
+    def add_broadcast(self, item: Item, now: datetime) -> int:
+        """Store an announcement as an item with a pending delivery to every active chat.
+
+        :returns: the number of chats it will go to.
+        """
+
+    @abstractmethod
+    def story_items(self, story: str, limit: int = 50) -> list[Item]:
+        """The reports of a story, first published first."""
+
+    @abstractmethod
+    def story_sources(self, stories: Collection[str]) -> dict[str, tuple[str, ...]]:
+        """Per story, the distinct names of the sources that reported it, first first."""
+
+    @abstractmethod
+    def item_story(self, item_ref: int) -> tuple[str, str] | None:
+        """The story id and title of a stored item, if it has a story."""
+
+    @abstractmethod
+    def items_since(
+        self, since: datetime, limit: int = 20000, *, published: bool = False
+    ) -> list[Item]:
+        """Items stored since ``since``, newest first (for dry runs of a query); with
+        ``published``, those published since then in the order they were stored (to restore
+        the story index)."""
+
+    @abstractmethod
+    def recent_matches(self, topic_ids: Iterable[str], limit: int = 5) -> list[DigestEntry]:
+        """The newest matches of these topics, newest first."""
+
+    @abstractmethod
+    def digest_entries(self, chat_id: int, until: datetime) -> list[DigestEntry]:
+        """Matches for the chat's topics since its last digest (or its subscription)."""
+
+    @abstractmethod
+    def alerted_stories(self, chat_id: int, stories: Collection[str]) -> dict[str, datetime]:
+        """For these stories, when the chat last received an alert (or alert update) of each;
+        stories it never got an alert of are absent."""
+
+    @abstractmethod
+    def set_feedback(self, chat_id: int, item_ref: int, value: int, now: datetime) -> bool:
+        """Record 👍 (1) or 👎 (-1) of a chat on an item; :returns: False if the item is gone."""
+
+
+class Deliveries(ABC):
+    """The alerts waiting for their chats: due, claimed, sent, edited, failed, held."""
 
     @abstractmethod
     def pending(
@@ -138,14 +200,6 @@ class Store(ABC):
         pending story update for it counts as delivered. :returns: how many."""
 
     @abstractmethod
-    def story_items(self, story: str, limit: int = 50) -> list[Item]:
-        """The reports of a story, first published first."""
-
-    @abstractmethod
-    def story_sources(self, stories: Collection[str]) -> dict[str, tuple[str, ...]]:
-        """Per story, the distinct names of the sources that reported it, first first."""
-
-    @abstractmethod
     def mark_failed(self, item_key: str, chat_id: int, error: str, retry_at: datetime) -> None:
         """Sending failed; try again at ``retry_at``."""
 
@@ -159,7 +213,6 @@ class Store(ABC):
         """Make the chat's held deliveries (never attempted) due now, e.g. when its quiet
         hours are turned off. :returns: how many."""
 
-    # ---- claims: a delivery is taken in the database before it is sent
     @abstractmethod
     def claim(self, item_ref: int, chat_id: int, owner: str, now: datetime) -> bool:
         """Take the pending delivery of ``item_ref`` to ``chat_id`` for sending. False if it is
@@ -176,7 +229,14 @@ class Store(ABC):
         """(chat id, chat kind, when) of every message sent, or claimed for sending, since
         ``since``, oldest first: what the pacer must remember after a restart."""
 
-    # ---- the outbox of ready-made messages (digests, notices, replies)
+    @abstractmethod
+    def alert_for_message(self, chat_id: int, message_id: int) -> DeliveryTask | None:
+        """The alert that went out as this Telegram message (for /why)."""
+
+
+class Outbox(ABC):
+    """Ready-made messages (digests, notices, replies) waiting to be sent."""
+
     @abstractmethod
     def queue_messages(
         self,
@@ -214,7 +274,10 @@ class Store(ABC):
     def message_status(self, refs: Collection[int]) -> dict[int, str]:
         """``pending``, ``sent`` or ``dropped`` for each of these messages."""
 
-    # ---- chats and subscriptions
+
+class Chats(ABC):
+    """Chats and what they chose: settings, subscriptions and their modes, watches, mutes."""
+
     @abstractmethod
     def upsert_chat(self, chat_id: int, kind: str, title: str, now: datetime) -> Chat:
         """Create or re-activate a chat."""
@@ -232,21 +295,8 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def set_mode(self, chat_id: int, topic_id: str, mode: str) -> bool:
-        """How the chat follows a topic (see :data:`bot.models.MODES`); False if not subscribed."""
-
-    @abstractmethod
-    def set_urgent(self, chat_id: int, topic_id: str, urgent: bool) -> bool:
-        """Mark a subscribed topic urgent (skips the queue and quiet hours); False if not
-        subscribed."""
-
-    @abstractmethod
-    def urgent_topics(self, chat_id: int) -> set[str]:
-        """The chat's topics marked urgent."""
-
-    @abstractmethod
-    def modes(self, chat_id: int) -> dict[str, str]:
-        """Topic id -> mode for every subscription of the chat."""
+    def set_last_digest(self, chat_id: int, at: datetime) -> None:
+        """Record that the chat received its digest up to ``at``."""
 
     @abstractmethod
     def deactivate_chat(self, chat_id: int, reason: str) -> None:
@@ -272,25 +322,23 @@ class Store(ABC):
     def subscriptions(self, chat_id: int) -> set[str]:
         """The topic ids ``chat_id`` is subscribed to."""
 
-    # ---- reading matches
     @abstractmethod
-    def recent_matches(self, topic_ids: Iterable[str], limit: int = 5) -> list[DigestEntry]:
-        """The newest matches of these topics, newest first."""
+    def set_mode(self, chat_id: int, topic_id: str, mode: str) -> bool:
+        """How the chat follows a topic (see :data:`bot.models.MODES`); False if not subscribed."""
 
     @abstractmethod
-    def digest_entries(self, chat_id: int, until: datetime) -> list[DigestEntry]:
-        """Matches for the chat's topics since its last digest (or its subscription)."""
+    def set_urgent(self, chat_id: int, topic_id: str, urgent: bool) -> bool:
+        """Mark a subscribed topic urgent (skips the queue and quiet hours); False if not
+        subscribed."""
 
     @abstractmethod
-    def alerted_stories(self, chat_id: int, stories: Collection[str]) -> dict[str, datetime]:
-        """For these stories, when the chat last received an alert (or alert update) of each;
-        stories it never got an alert of are absent."""
+    def urgent_topics(self, chat_id: int) -> set[str]:
+        """The chat's topics marked urgent."""
 
     @abstractmethod
-    def set_last_digest(self, chat_id: int, at: datetime) -> None:
-        """Record that the chat received its digest up to ``at``."""
+    def modes(self, chat_id: int) -> dict[str, str]:
+        """Topic id -> mode for every subscription of the chat."""
 
-    # ---- personal watches and lookups
     @abstractmethod
     def add_watch(self, watch: Watch, now: datetime) -> None:
         """Create or replace a chat's watch of that name."""
@@ -304,14 +352,6 @@ class Store(ABC):
         """The watches of one chat, or of every active chat."""
 
     @abstractmethod
-    def set_feedback(self, chat_id: int, item_ref: int, value: int, now: datetime) -> bool:
-        """Record 👍 (1) or 👎 (-1) of a chat on an item; :returns: False if the item is gone."""
-
-    @abstractmethod
-    def feedback_counts(self) -> tuple[int, int]:
-        """(👍, 👎) over all chats and items."""
-
-    @abstractmethod
     def mute(self, chat_id: int, topic_id: str, until: datetime) -> None:
         """No alerts of ``topic_id`` for ``chat_id`` until ``until``."""
 
@@ -323,25 +363,21 @@ class Store(ABC):
     def mutes(self, chat_id: int, now: datetime) -> dict[str, datetime]:
         """The chat's mutes still running: topic id (or ``story:ID``) -> until when."""
 
-    @abstractmethod
-    def item_story(self, item_ref: int) -> tuple[str, str] | None:
-        """The story id and title of a stored item, if it has a story."""
 
-    @abstractmethod
-    def items_since(
-        self, since: datetime, limit: int = 20000, *, published: bool = False
-    ) -> list[Item]:
-        """Items stored since ``since``, newest first (for dry runs of a query); with
-        ``published``, those published since then in the order they were stored (to restore
-        the story index)."""
-
-    @abstractmethod
-    def alert_for_message(self, chat_id: int, message_id: int) -> DeliveryTask | None:
-        """The alert that went out as this Telegram message (for /why)."""
+class Reports(ABC):
+    """Counts for the operator."""
 
     @abstractmethod
     def stats(self, now: datetime) -> Stats:
         """Counts for the operator."""
+
+    @abstractmethod
+    def feedback_counts(self) -> tuple[int, int]:
+        """(👍, 👎) over all chats and items."""
+
+
+class Store(FeedStates, Items, Deliveries, Outbox, Chats, Reports):
+    """Persistent state: every role in one backend. Every method is a complete transaction."""
 
     @abstractmethod
     def close(self) -> None:
