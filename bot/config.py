@@ -17,6 +17,7 @@ Environment variables override secrets and paths:
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Collection, Mapping
@@ -27,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError, QueryError
-from bot.models import FeedConfig, Topic
+from bot.models import Example, FeedConfig, Topic
 from bot.pacing import Rates, parse_clock
 from bot.query import parse_query
 
@@ -343,7 +344,9 @@ def load_topic_file(path: Path) -> TopicFile:
         line = line_of(text, r"^\s*\[\[\s*topics\s*\]\]", start) or 1
         start = line + 1
         t = _Table(entry, text, path, "topics", line)
-        t.check_keys({"id", "name", "query", "description"})
+        t.check_keys(
+            {"id", "name", "query", "description", "examples", "counter_examples", "examples_file"}
+        )
         topic_id = t.get_str("id", None)
         if not topic_id or not _TOPIC_ID.match(topic_id):
             raise ConfigError(
@@ -371,12 +374,110 @@ def load_topic_file(path: Path) -> TopicFile:
             query_line = _key_line(text, "query", line, _next_header(text, line)) or line
             raise _query_error(exc, query, path, query_line, topic_id) from None
         name = t.get_str("name", None) or topic_id
+        examples = _inline_examples(t, "examples", True) + _inline_examples(
+            t, "counter_examples", False
+        )
+        examples_file = t.get_str("examples_file", None)
+        if examples_file is not None:
+            examples += _examples_file(t, examples_file, topic_id)
         topics.append(
             Topic(
-                id=topic_id, name=name, query=query, description=t.get_str("description", "") or ""
+                id=topic_id,
+                name=name,
+                query=query,
+                description=t.get_str("description", "") or "",
+                examples=examples,
             )
         )
     return TopicFile(tuple(topics), aliases)
+
+
+def _split_example(text: str) -> tuple[str, str]:
+    """ "Headline. Lead" -> ("Headline", "Lead"); one sentence is all headline."""
+    head, sep, lead = text.strip().partition(". ")
+    return (head, lead.strip()) if sep else (text.strip(), "")
+
+
+def _inline_examples(table: _Table, key: str, positive: bool) -> tuple[Example, ...]:
+    raw = table.data.get(key)
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(x, str) and x.strip() for x in raw):
+        raise table.fail(
+            key,
+            "must be a list of non-empty strings",
+            fix=f'{key} = ["Headline. Lead sentence.", …]',
+        )
+    end = _next_header(table.text, table.line)
+    line = _key_line(table.text, key, table.line, end) or table.line
+    origin = f"{table.path.name}:{line}"
+    return tuple(Example(*_split_example(x), positive=positive, origin=origin) for x in raw)
+
+
+def _label_of(row: Mapping[str, Any], topic_id: str) -> Any:
+    column = topic_id.replace("-", "_")
+    if column in row:
+        return row[column]
+    return row.get("label")
+
+
+def _examples_file(table: _Table, name: str, topic_id: str) -> tuple[Example, ...]:
+    """A JSON Lines file of labelled items beside the topics file (the dev set's format):
+    ``title``, ``description`` and a 0/1 label named after the topic (``-`` written ``_``)
+    or ``label``. Blank lines are skipped."""
+    path = Path(name) if Path(name).is_absolute() else table.path.parent / name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise table.fail(
+            "examples_file",
+            f"{name!r} not found (looked for {path})",
+            fix="the path is relative to the topics file",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise table.fail("examples_file", f"cannot read {name!r}: {exc}") from None
+    column = topic_id.replace("-", "_")
+    found: list[Example] = []
+    for number, raw_line in enumerate(text.splitlines(), start=1):
+        if not raw_line.strip():
+            continue
+
+        def fail(message: str, fix: str, at: int = number) -> ConfigError:
+            return ConfigError(
+                f"topic {topic_id!r} example: {message}", path=str(path), line=at, fix=fix
+            )
+
+        try:
+            row = json.loads(raw_line)
+        except json.JSONDecodeError as exc:
+            raise fail(
+                f"invalid JSON: {exc.msg} (column {exc.colno})",
+                fix='one object per line, e.g. {"title": "…", "description": "…", "label": 1}',
+            ) from None
+        if not isinstance(row, dict):
+            raise fail("must be a JSON object", fix='{"title": "…", "label": 1}')
+        title = row.get("title")
+        if not isinstance(title, str) or not title.strip():
+            raise fail("no title", fix='add "title": "the headline"')
+        description = row.get("description", "")
+        if description is None:
+            description = ""
+        if not isinstance(description, str):
+            raise fail('"description" must be a string', fix='"description": "the lead"')
+        label = _label_of(row, topic_id)
+        if label is None:
+            raise fail(
+                f'no label: neither "{column}" nor "label"',
+                fix=f'add "{column}": 1 (the topic wants it) or 0 (it does not)',
+            )
+        if label not in (0, 1) or isinstance(label, float):
+            raise fail(
+                f"label {label!r} is not 0 or 1", fix="1: the topic wants it; 0: it does not"
+            )
+        found.append(
+            Example(title.strip(), description.strip(), bool(label), f"{path.name}:{number}")
+        )
+    return tuple(found)
 
 
 def load_topics(path: Path) -> tuple[Topic, ...]:
