@@ -20,9 +20,9 @@ from typing import TextIO
 from bot import __version__
 from bot.config import Settings, load_settings, load_topic_file
 from bot.errors import ConfigError, NewsbotError, ParseError
-from bot.explain import explain_lines
+from bot.explain import explain_lines, model_lines
 from bot.logsetup import setup_logging
-from bot.match import Matcher
+from bot.match import Matcher, train_models
 from bot.models import Item, Match, RawEntry
 from bot.normalize import normalize
 from bot.notify.base import Notifier
@@ -154,23 +154,45 @@ def _match_json(entry_matches: list[Match], item_fields: dict[str, object]) -> s
                 {"term": e.term, "field": e.field, "count": e.count, "snippet": e.snippet}
                 for e in m.evidence
             ],
+            **(
+                {
+                    "model": {
+                        "score": m.model.score,
+                        "threshold": m.model.threshold,
+                        "terms": [list(t) for t in m.model.terms],
+                    }
+                }
+                if m.model is not None
+                else {}
+            ),
         }
         for m in entry_matches
     ]
     return json.dumps(item_fields, ensure_ascii=False)
 
 
-def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
+def _matcher(args: argparse.Namespace) -> Matcher:
+    """The topics of ``--topics FILE`` or of the config, with their learned layers (cached in
+    the data directory: the config's, or ``NEWSBOT_DATA_DIR`` with ``--topics``)."""
+    model_dir: Path | None
     if args.topics:
         topic_file = load_topic_file(args.topics)
         topics, aliases = topic_file.topics, topic_file.aliases
+        data_dir = os.environ.get("NEWSBOT_DATA_DIR")
+        model_dir = Path(data_dir) / "models" if data_dir else None
     else:
         settings = _settings(args)
-        topics, aliases = settings.topics, settings.aliases
+        topics, aliases, model_dir = settings.topics, settings.aliases, settings.model_dir
+    matcher = Matcher(topics, aliases)
+    train_models(matcher, topics, model_dir)
+    return matcher
+
+
+def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise ConfigError("no such file or folder", path=missing[0], fix="check the path")
-    matcher = Matcher(topics, aliases)
+    matcher = _matcher(args)
     failures = files = 0
     read: list[tuple[Path, Item]] = []
     for path in _expand(args.paths):
@@ -234,9 +256,15 @@ def _print_explanation(
     for compiled in matcher.topics:
         match = by_id.get(compiled.topic.id)
         verdict = f"✓ matched, score {match.score:g}" if match else "✗ no match"
+        if match is not None and match.model is not None:
+            verdict = f"✓ matched by the learned layer ({match.model.why(5)})"
         print(f"  {compiled.topic.id}: {verdict}", file=out)
         for line in explain_lines(compiled.tree, doc):
             print(f"      {line}", file=out)
+        model = matcher.models.get(compiled.topic.id)
+        if model is not None:
+            for line in model_lines(model, doc, compiled.topic.id in matcher.model_candidates(doc)):
+                print(f"      {line}", file=out)
     print(file=out)
 
 

@@ -106,6 +106,11 @@ class Settings:
         return self.data_dir / "newsbot.sqlite3"
 
     @property
+    def model_dir(self) -> Path:
+        """Where the topics' learned layers are cached (see :mod:`bot.learn`)."""
+        return self.data_dir / "models"
+
+    @property
     def console_mode(self) -> bool:
         """No token: alerts go to the console instead of Telegram."""
         return not self.telegram_token

@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
+from pathlib import Path
 from typing import TypeGuard
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,7 +37,7 @@ from bot.errors import (
     SourceError,
     StorageError,
 )
-from bot.match import RUN_BUDGET, CompiledTopic, Matcher
+from bot.match import RUN_BUDGET, CompiledTopic, Matcher, train_models
 from bot.models import (
     BROADCAST_SOURCE,
     Chat,
@@ -207,8 +208,13 @@ class Pipeline:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
         owner: str | None = None,
+        model_dir: Path | None = None,
     ) -> None:
         self.store = store
+        self.model_dir = model_dir
+        """Where the topics' learned layers are cached; None: trained in memory only."""
+        self.model_notes: list[str] = []
+        """Per topic with examples: its model's figures, or why it runs on its query alone."""
         self.owner = owner or process_owner()
         """This process's name on the deliveries it claims before sending them."""
         self._pacer_restored = False
@@ -255,6 +261,7 @@ class Pipeline:
         self.aliases = dict(aliases or {})
         self.config_topics = {t.id: t for t in topics}
         self.matcher = Matcher(topics, self.aliases)
+        self.model_notes = train_models(self.matcher, topics, self.model_dir)
         self.topics: dict[str, Topic] = dict(self.config_topics)
         for watch in self.store.watches():
             try:

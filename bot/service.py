@@ -133,6 +133,7 @@ async def open_runtime(
             added_feed_interval=settings.poll_interval,
             max_poll_interval=settings.max_poll_interval,
             poll_concurrency=settings.poll_concurrency,
+            model_dir=settings.model_dir,
         )
         prepare_console(store, settings)
         if owner:

@@ -21,6 +21,7 @@ PURE = {
     "bot.stories",
     "bot.digest",
     "bot.schedule",
+    "bot.learn",
 }
 BOTTOM = {"bot.models", "bot.errors", "bot.redact"}
 
@@ -95,3 +96,8 @@ def test_only_the_cli_reads_the_environment() -> None:
         if "os.environ" in text or "os.getenv" in text:
             readers.append(path.name)
     assert readers == ["cli.py"]
+
+
+def test_the_learned_layer_imports_only_the_bottom() -> None:
+    """bot.learn is a pure stage over examples and words: no query, no match, no I/O layer."""
+    assert MODULES["bot.learn"] <= {"bot.models", "bot.errors"}

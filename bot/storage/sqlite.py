@@ -28,6 +28,7 @@ from bot.models import (
     FeedState,
     Item,
     Match,
+    ModelScore,
     OutgoingMessage,
     QueuedMessage,
     Watch,
@@ -206,17 +207,35 @@ def _dt(value: str | None) -> datetime | None:
 
 
 def _evidence_json(match: Match) -> str:
-    return json.dumps(
-        [
-            {"term": e.term, "field": e.field, "count": e.count, "snippet": e.snippet}
-            for e in match.evidence
-        ],
-        ensure_ascii=False,
-    )
+    rows: list[dict[str, object]] = [
+        {"term": e.term, "field": e.field, "count": e.count, "snippet": e.snippet}
+        for e in match.evidence
+    ]
+    if match.model is not None:  # a learned layer's match: its score comes last
+        model = match.model
+        rows.append(
+            {
+                "model": {
+                    "score": model.score,
+                    "threshold": model.threshold,
+                    "terms": [list(t) for t in model.terms],
+                }
+            }
+        )
+    return json.dumps(rows, ensure_ascii=False)
 
 
 def _match(topic_id: str, score: float, evidence: str) -> Match:
-    return Match(topic_id, score, tuple(Evidence(**e) for e in json.loads(evidence)))
+    rows = json.loads(evidence)
+    model = None
+    if rows and "model" in rows[-1]:
+        raw = rows.pop()["model"]
+        model = ModelScore(
+            float(raw["score"]),
+            float(raw["threshold"]),
+            tuple((str(t), float(w)) for t, w in raw.get("terms", ())),
+        )
+    return Match(topic_id, score, tuple(Evidence(**e) for e in rows), model)
 
 
 _ITEM_COLUMNS = (

@@ -1,0 +1,372 @@
+"""The learned layer of a topic: a pure stage, (examples) -> a small linear model, (words) -> score.
+
+A topic with labelled examples (:class:`bot.models.Example`) gets a logistic regression over
+TF-IDF weighted words and word pairs (bigrams) of the headline and lead, trained with
+scikit-learn when the topics load. Its threshold is chosen by cross-validation on the
+examples: the one that gives the best F1 of the topic as it runs, the query OR the model, on
+the folds held out (so the model is tuned to add what the query misses). The model object
+states that threshold and the cross-validated precision and recall.
+
+Scoring does not call scikit-learn: the model keeps, for each feature, its IDF and its weight,
+and :meth:`TopicModel.score` computes the same logistic score as scikit-learn's pipeline from
+the item's words, in a few microseconds. A cheap prefilter comes first: an item that contains
+none of the topic's *anchor* words (the words of its most positive features) is not scored.
+
+Models are cached on disk (:func:`load_or_train`) as JSON, keyed by a hash of the examples'
+content, the query's verdicts on them, the feature settings and the scikit-learn version; the
+key is checked again on load, so a stale or foreign file is retrained, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from bot.errors import NewsbotError
+from bot.models import Example
+
+__all__ = [
+    "FEATURES",
+    "MIN_EXAMPLES",
+    "NotEnoughExamples",
+    "TopicModel",
+    "features",
+    "load_or_train",
+    "train",
+]
+
+log = logging.getLogger(__name__)
+
+MIN_EXAMPLES = 8
+"""Positives and negatives a topic needs, each, for a model; with fewer it runs on its query."""
+FEATURES: Mapping[str, Any] = {
+    "version": 1,
+    "words": r"\w+",
+    "ngrams": 2,
+    "sublinear_tf": True,
+    "max_text_words": 120,
+    "C": 4.0,
+    "folds": 5,
+    "anchors": 60,
+    "min_threshold": 0.3,
+}
+"""The feature and training settings; part of the cache key, so a change retrains."""
+_WORD = re.compile(FEATURES["words"])
+_SEP = " "
+
+
+class NotEnoughExamples(NewsbotError):
+    """A topic has too few positive or negative examples to train its learned layer."""
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-case words, as the query matcher splits them (``\\w+``)."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def features(fields: Iterable[Sequence[str]]) -> list[str]:
+    """Words and word pairs of each field (pairs never cross from the title into the text)."""
+    out: list[str] = []
+    for words in fields:
+        out.extend(words)
+        out.extend(f"{a}{_SEP}{b}" for a, b in pairwise(words))
+    return out
+
+
+def _example_fields(example: Example) -> tuple[list[str], list[str]]:
+    return words_of(example.title), words_of(example.description)[: FEATURES["max_text_words"]]
+
+
+@dataclass(frozen=True)
+class TopicModel:
+    """A topic's trained model: per feature (IDF, weight), the intercept and its threshold.
+
+    ``cv_precision``, ``cv_recall`` and ``cv_f1`` are those of the query OR the model at
+    ``threshold`` on the held-out folds of the examples; ``model_f1`` that of the model alone.
+    """
+
+    topic_id: str
+    key: str
+    weights: Mapping[str, tuple[float, float]] = field(repr=False)
+    intercept: float
+    threshold: float
+    positives: int
+    negatives: int
+    cv_precision: float
+    cv_recall: float
+    cv_f1: float
+    model_f1: float
+    anchors: frozenset[str] = field(repr=False)
+    seconds: float = 0.0
+    """How long training took (0 when read from the cache)."""
+
+    def passes(self, words: Iterable[str]) -> bool:
+        """The prefilter: does the item have one of the anchor words?"""
+        anchors = self.anchors
+        return any(w in anchors for w in words)
+
+    def score(self, title: Sequence[str], text: Sequence[str]) -> float:
+        """The model's probability that the topic wants an item with these words."""
+        return self.explain(title, text, 0)[0]
+
+    def explain(
+        self, title: Sequence[str], text: Sequence[str], top: int = 5
+    ) -> tuple[float, tuple[tuple[str, float], ...]]:
+        """The score, and the ``top`` features present that pushed it up most (with weight)."""
+        counts: dict[str, int] = {}
+        for f in features((title, text[: FEATURES["max_text_words"]])):
+            counts[f] = counts.get(f, 0) + 1
+        weights = self.weights
+        values: list[tuple[str, float, float]] = []
+        norm = 0.0
+        for f, n in counts.items():
+            entry = weights.get(f)
+            if entry is None:
+                continue
+            tf = 1.0 + math.log(n) if FEATURES["sublinear_tf"] else float(n)
+            value = tf * entry[0]
+            norm += value * value
+            values.append((f, value, entry[1]))
+        z = self.intercept
+        if norm:
+            scale = 1.0 / math.sqrt(norm)
+            z += sum(v * w for _, v, w in values) * scale
+        else:
+            scale = 0.0
+        score = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+        if not top:
+            return score, ()
+        pushes = sorted(((v * w * scale, f) for f, v, w in values if w > 0), reverse=True)
+        return score, tuple((f, round(p, 3)) for p, f in pushes[:top])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "topic_id": self.topic_id,
+            "key": self.key,
+            "weights": {f: list(v) for f, v in self.weights.items()},
+            "intercept": self.intercept,
+            "threshold": self.threshold,
+            "positives": self.positives,
+            "negatives": self.negatives,
+            "cv_precision": self.cv_precision,
+            "cv_recall": self.cv_recall,
+            "cv_f1": self.cv_f1,
+            "model_f1": self.model_f1,
+            "anchors": sorted(self.anchors),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TopicModel:
+        return cls(
+            topic_id=str(data["topic_id"]),
+            key=str(data["key"]),
+            weights={str(f): (float(v[0]), float(v[1])) for f, v in data["weights"].items()},
+            intercept=float(data["intercept"]),
+            threshold=float(data["threshold"]),
+            positives=int(data["positives"]),
+            negatives=int(data["negatives"]),
+            cv_precision=float(data["cv_precision"]),
+            cv_recall=float(data["cv_recall"]),
+            cv_f1=float(data["cv_f1"]),
+            model_f1=float(data["model_f1"]),
+            anchors=frozenset(str(a) for a in data["anchors"]),
+        )
+
+    def summary(self) -> str:
+        """One line for operators: examples, threshold and the cross-validated figures."""
+        return (
+            f"{self.topic_id}: learned layer from {self.positives} positive and "
+            f"{self.negatives} negative examples; threshold {self.threshold:.2f}; "
+            f"cross-validated query+model P {self.cv_precision:.2f} R {self.cv_recall:.2f} "
+            f"F1 {self.cv_f1:.3f} (model alone F1 {self.model_f1:.3f})"
+        )
+
+
+def _sklearn_version() -> str:
+    import sklearn
+
+    return str(sklearn.__version__)
+
+
+def cache_key(topic_id: str, examples: Sequence[Example], query_hits: Sequence[bool]) -> str:
+    """The hash a model is cached under: examples, query verdicts, settings, library version."""
+    payload = {
+        "topic": topic_id,
+        "examples": [[e.title, e.description, e.positive] for e in examples],
+        "query_hits": [bool(h) for h in query_hits],
+        "features": dict(FEATURES),
+        "sklearn": _sklearn_version(),
+    }
+    blob = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def _best_threshold(
+    probs: Sequence[float], gold: Sequence[bool], hits: Sequence[bool]
+) -> tuple[float, tuple[float, float, float], float]:
+    """The threshold with the best F1 of query OR model (ties: the higher threshold), its
+    (P, R, F1), and the F1 of the model alone at that threshold."""
+    candidates = sorted({round(p, 4) for p in probs if p >= FEATURES["min_threshold"]})
+    best = (FEATURES["min_threshold"], (0.0, 0.0, -1.0), 0.0)
+    for t in [*candidates, 1.01]:
+        tp = fp = fn = mtp = mfp = mfn = 0
+        for p, g, h in zip(probs, gold, hits, strict=True):
+            m = p >= t
+            pred = h or m
+            tp += g and pred
+            fp += (not g) and pred
+            fn += g and not pred
+            mtp += g and m
+            mfp += (not g) and m
+            mfn += g and not m
+        scores = _prf(tp, fp, fn)
+        if scores[2] >= best[1][2]:
+            best = (min(t, 1.0), scores, _prf(mtp, mfp, mfn)[2])
+    return best
+
+
+def train(
+    topic_id: str, examples: Sequence[Example], query_hits: Sequence[bool] | None = None
+) -> TopicModel:
+    """Train a topic's model from its examples.
+
+    ``query_hits[i]``: the topic's query matches example ``i`` (the threshold is chosen for
+    the query OR the model); None: as if the query matched none.
+
+    :raises NotEnoughExamples: fewer than :data:`MIN_EXAMPLES` positives or negatives.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+
+    started = time.perf_counter()
+    hits = [False] * len(examples) if query_hits is None else [bool(h) for h in query_hits]
+    if len(hits) != len(examples):
+        raise ValueError("one query verdict per example")
+    gold = [e.positive for e in examples]
+    positives = sum(gold)
+    negatives = len(gold) - positives
+    if positives < MIN_EXAMPLES or negatives < MIN_EXAMPLES:
+        raise NotEnoughExamples(
+            f"topic {topic_id!r} has {positives} positive and {negatives} negative examples; "
+            f"its learned layer needs at least {MIN_EXAMPLES} of each, so it runs on its "
+            "query alone (add examples, counter_examples or an examples_file)"
+        )
+    docs = [_example_fields(e) for e in examples]
+
+    def analyzer(doc: tuple[list[str], list[str]]) -> list[str]:
+        return features(doc)
+
+    def pipeline() -> Any:
+        return make_pipeline(
+            TfidfVectorizer(analyzer=analyzer, sublinear_tf=FEATURES["sublinear_tf"]),
+            LogisticRegression(C=FEATURES["C"], class_weight="balanced", max_iter=2000),
+        )
+
+    folds = min(FEATURES["folds"], positives, negatives)
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    probs = cross_val_predict(pipeline(), docs, gold, cv=cv, method="predict_proba")[:, 1]
+    threshold, (p, r, f1), model_f1 = _best_threshold([float(x) for x in probs], gold, hits)
+
+    fitted = pipeline().fit(docs, gold)
+    vectorizer, regression = fitted.steps[0][1], fitted.steps[1][1]
+    idf = vectorizer.idf_
+    coef = regression.coef_[0]
+    weights = {f: (float(idf[i]), float(coef[i])) for f, i in vectorizer.vocabulary_.items()}
+    ranked = sorted(((w[1], f) for f, w in weights.items() if w[1] > 0), reverse=True)
+    anchors = frozenset(word for _, f in ranked[: FEATURES["anchors"]] for word in f.split(_SEP))
+    return TopicModel(
+        topic_id=topic_id,
+        key=cache_key(topic_id, examples, hits),
+        weights=weights,
+        intercept=float(regression.intercept_[0]),
+        threshold=round(threshold, 4),
+        positives=positives,
+        negatives=negatives,
+        cv_precision=round(p, 4),
+        cv_recall=round(r, 4),
+        cv_f1=round(f1, 4),
+        model_f1=round(model_f1, 4),
+        anchors=anchors,
+        seconds=time.perf_counter() - started,
+    )
+
+
+_MEMORY: dict[str, TopicModel] = {}
+"""Models trained or read in this process, by key: a reload of unchanged topics is free."""
+_MEMORY_MAX = 256
+
+
+def _cache_file(cache_dir: Path, topic_id: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", topic_id)[:80]
+    return cache_dir / f"{safe}.model.json"
+
+
+def load_or_train(
+    topic_id: str,
+    examples: Sequence[Example],
+    query_hits: Sequence[bool] | None = None,
+    cache_dir: Path | None = None,
+) -> TopicModel:
+    """The topic's model from ``cache_dir`` if its key matches, else trained (and cached).
+
+    A cache file that cannot be read or written is logged and ignored. Models are also kept
+    in memory by key, so the same examples are trained once per process.
+
+    :raises NotEnoughExamples: see :func:`train`.
+    """
+    hits = [False] * len(examples) if query_hits is None else list(query_hits)
+    key = cache_key(topic_id, examples, hits)
+    path = _cache_file(cache_dir, topic_id) if cache_dir is not None else None
+    known = _MEMORY.get(key)
+    if known is not None:
+        if path is not None and not path.exists():
+            _write(path, known)
+        return known
+    if path is not None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and data.get("key") == key:
+                return _remember(TopicModel.from_json(data))
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            log.warning("model cache %s unreadable (%s): retraining", path, exc)
+    model = train(topic_id, examples, hits)
+    _remember(model)
+    if path is not None:
+        _write(path, model)
+    return model
+
+
+def _write(path: Path, model: TopicModel) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(model.to_json(), ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        log.warning("cannot write model cache %s: %s", path, exc)
+
+
+def _remember(model: TopicModel) -> TopicModel:
+    if len(_MEMORY) >= _MEMORY_MAX:
+        _MEMORY.pop(next(iter(_MEMORY)))
+    _MEMORY[model.key] = replace(model, seconds=0.0)
+    return model
