@@ -75,6 +75,8 @@ def model_lines(model: TopicModel, doc: Mapping[str, TokenizedText], passed: boo
         f"learned layer ({model.positives}+/{model.negatives}- examples, cross-validated "
         f"P {model.cv_precision:.2f} R {model.cv_recall:.2f})"
     )
+    if not model.active:
+        return [f"– {head}: off, the query alone did best on the examples"]
     if not passed:
         return [f"✗ {head}: no anchor word, not scored"]
     title = doc["title"].words if "title" in doc else ()

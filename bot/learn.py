@@ -49,14 +49,14 @@ log = logging.getLogger(__name__)
 MIN_EXAMPLES = 8
 """Positives and negatives a topic needs, each, for a model; with fewer it runs on its query."""
 FEATURES: Mapping[str, Any] = {
-    "version": 2,
+    "version": 3,
     "words": r"\w+",
     "ngrams": 2,
     "sublinear_tf": True,
     "max_text_words": 120,
     "C": 8.0,
     "folds": 5,
-    "anchors": 60,
+    "anchors": 40,
     "min_threshold": 0.3,
     "prior": 0.05,
 }
@@ -97,6 +97,15 @@ def features(fields: Iterable[Sequence[str]]) -> list[str]:
     return out
 
 
+def feature_counts(title: Sequence[str], text: Sequence[str]) -> dict[str, int]:
+    """How often each feature occurs in an item with these words (the text cut as in
+    training): computed once per item, whatever the number of models."""
+    counts: dict[str, int] = {}
+    for f in features((title, text[: FEATURES["max_text_words"]])):
+        counts[f] = counts.get(f, 0) + 1
+    return counts
+
+
 def _example_fields(example: Example) -> tuple[list[str], list[str]]:
     return words_of(example.title), words_of(example.description)[: FEATURES["max_text_words"]]
 
@@ -124,6 +133,12 @@ class TopicModel:
     seconds: float = 0.0
     """How long training took (0 when read from the cache)."""
 
+    @property
+    def active(self) -> bool:
+        """Whether the model can match anything: at a threshold of 1 it adds nothing to the
+        query (on the examples, every item it would add was a false alarm)."""
+        return self.threshold < 1.0
+
     def passes(self, words: Iterable[str]) -> bool:
         """The prefilter: does the item have one of the anchor words?"""
         anchors = self.anchors
@@ -137,9 +152,12 @@ class TopicModel:
         self, title: Sequence[str], text: Sequence[str], top: int = 5
     ) -> tuple[float, tuple[tuple[str, float], ...]]:
         """The score, and the ``top`` features present that pushed it up most (with weight)."""
-        counts: dict[str, int] = {}
-        for f in features((title, text[: FEATURES["max_text_words"]])):
-            counts[f] = counts.get(f, 0) + 1
+        return self.explain_counts(feature_counts(title, text), top)
+
+    def explain_counts(
+        self, counts: Mapping[str, int], top: int = 5
+    ) -> tuple[float, tuple[tuple[str, float], ...]]:
+        """:meth:`explain` on an item's :func:`feature_counts` (shared by every model)."""
         weights = self.weights
         values: list[tuple[str, float, float]] = []
         norm = 0.0
@@ -316,13 +334,13 @@ def train(
     idf = vectorizer.idf_
     coef = regression.coef_[0]
     weights = {f: (float(idf[i]), float(coef[i])) for f, i in vectorizer.vocabulary_.items()}
-    ranked = sorted(((w[1], f) for f, w in weights.items() if w[1] > 0), reverse=True)
-    anchors = frozenset(word for _, f in ranked[: FEATURES["anchors"]] for word in f.split(_SEP))
+    intercept = float(regression.intercept_[0])
+    anchors = _anchors(weights, intercept, threshold, docs, gold)
     return TopicModel(
         topic_id=topic_id,
         key=cache_key(topic_id, examples, hits),
         weights=weights,
-        intercept=float(regression.intercept_[0]),
+        intercept=intercept,
         threshold=round(threshold, 4),
         positives=positives,
         negatives=negatives,
@@ -340,6 +358,38 @@ _MEMORY: dict[str, TopicModel] = {}
 _MEMORY_MAX = 256
 
 
+def _anchors(
+    weights: Mapping[str, tuple[float, float]],
+    intercept: float,
+    threshold: float,
+    docs: Sequence[tuple[list[str], list[str]]],
+    gold: Sequence[bool],
+) -> frozenset[str]:
+    """The prefilter's words: the content words of the most positive features, at least
+    ``FEATURES["anchors"]`` of them and more until every positive example the model matches
+    has one (so the prefilter keeps what the model found on the examples)."""
+    ranked: list[str] = []
+    seen: set[str] = set()
+    for _, f in sorted(((w[1], f) for f, w in weights.items() if w[1] > 0), reverse=True):
+        for word in f.split(_SEP):
+            if word not in STOP_WORDS and word not in seen:
+                seen.add(word)
+                ranked.append(word)
+    probe = TopicModel("", "", weights, intercept, threshold, 0, 0, 0, 0, 0, 0, frozenset())
+    uncovered = [
+        set(title) | set(text)
+        for (title, text), g in zip(docs, gold, strict=True)
+        if g and probe.score(title, text) >= threshold
+    ]
+    anchors: set[str] = set()
+    for word in ranked:
+        if len(anchors) >= FEATURES["anchors"] and not uncovered:
+            break
+        anchors.add(word)
+        uncovered = [words for words in uncovered if word not in words]
+    return frozenset(anchors)
+
+
 def _cache_file(cache_dir: Path, topic_id: str) -> Path:
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", topic_id)[:80]
     return cache_dir / f"{safe}.model.json"
@@ -353,7 +403,8 @@ def load_or_train(
 ) -> TopicModel:
     """The topic's model from ``cache_dir`` if its key matches, else trained (and cached).
 
-    A cache file that cannot be read or written is logged and ignored. Models are also kept
+    A cache file that cannot be read or written is logged and ignored; the cache is written
+    only if the folder ``cache_dir`` is in exists (the data directory). Models are also kept
     in memory by key, so the same examples are trained once per process.
 
     :raises NotEnoughExamples: see :func:`train`.
@@ -383,8 +434,12 @@ def load_or_train(
 
 
 def _write(path: Path, model: TopicModel) -> None:
+    """Cache ``model`` at ``path``; only where the folder above the cache's exists (the data
+    directory: a dry run that has none leaves no trace)."""
+    if not path.parent.parent.is_dir():
+        return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(model.to_json(), ensure_ascii=False), encoding="utf-8")
         tmp.replace(path)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import QueryTooCostly
-from bot.learn import NotEnoughExamples, TopicModel, load_or_train
+from bot.learn import NotEnoughExamples, TopicModel, feature_counts, load_or_train
 from bot.models import Evidence, Item, Match, ModelScore, Topic
 from bot.query import (
     And,
@@ -242,7 +242,7 @@ class Matcher:
     def set_model(self, topic_id: str, model: TopicModel | None) -> None:
         """Give a topic (already added) its learned layer, or take it away (None)."""
         old = self._models.pop(topic_id, None)
-        if old is not None:
+        if old is not None and old.active:
             for word in old.anchors:
                 _drop(self._model_anchors, word, topic_id)
         if model is None:
@@ -250,8 +250,9 @@ class Matcher:
         if topic_id not in self._topics:
             raise KeyError(topic_id)
         self._models[topic_id] = model
-        for word in model.anchors:
-            _put(self._model_anchors, word, topic_id)
+        if model.active:  # a model that adds nothing is kept (for --explain), never run
+            for word in model.anchors:
+                _put(self._model_anchors, word, topic_id)
 
     @staticmethod
     def _part_keys(term: Term) -> list[str] | None:
@@ -461,11 +462,12 @@ class Matcher:
             return out
         title = doc["title"].words if "title" in doc else ()
         text = doc["text"].words if "text" in doc else ()
+        counts = feature_counts(title, text)
         for topic_id in sorted(candidates):
             model = self._models[topic_id]
-            score, terms = model.explain(title, text)
-            if score < model.threshold:
+            if model.explain_counts(counts, 0)[0] < model.threshold:
                 continue
+            score, terms = model.explain_counts(counts)
             evidence = tuple(
                 Evidence(term, "model", 1, _term_snippet(doc, term)) for term, _ in terms
             )

@@ -370,6 +370,7 @@ def test_eval_names_the_bad_line(tmp_path: Path, capsys, bad: str, words: str) -
 
 def test_eval_scores_the_learned_layer_unless_asked_not_to(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("NEWSBOT_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "data").mkdir()
     topics, labels = eval_files(tmp_path)
     fruit = [
         f"Fresh {w} from the orchard"
