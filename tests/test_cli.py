@@ -396,3 +396,42 @@ def test_eval_scores_the_learned_layer_unless_asked_not_to(tmp_path: Path, monke
     assert learned.startswith("fruit-news (query and learned layer): ")
     assert query.startswith("fruit-news: P 0.67 R 0.50")
     assert (tmp_path / "data" / "models" / "fruit-news.model.json").exists()
+
+
+def test_match_explain_and_json_show_the_learned_layer(tmp_path: Path) -> None:
+    from tests.test_learn import examples
+
+    rows = [
+        {"title": e.title, "description": e.description, "label": int(e.positive)}
+        for e in examples()
+    ]
+    (tmp_path / "leaving.jsonl").write_text("\n".join(json.dumps(r) for r in rows), "utf-8")
+    topics = tmp_path / "topics.toml"
+    topics.write_text(
+        '[[topics]]\nid = "leaving"\nquery = "withdraw*"\nexamples_file = "leaving.jsonl"\n',
+        encoding="utf-8",
+    )
+    feed = tmp_path / "items.xml"
+    feed.write_bytes(
+        rss(
+            [
+                {
+                    "title": "UN peacekeepers head home from Gao",
+                    "guid": "a",
+                    "description": "The deployment in Gao ends this year.",
+                },
+                {"title": "Football club wins the cup", "guid": "b"},
+            ]
+        )
+    )
+    code, out = run("match", str(feed), "--topics", str(topics), "--explain")
+    assert code == 0
+    home, cup = out.split("\n\n")[:2]
+    assert "leaving: ✓ matched by the learned layer (model 0." in home
+    assert "✓ learned layer (15+/15- examples" in home and "vs threshold" in home
+    assert "leaving: ✗ no match" in cup and "no anchor word, not scored" in cup
+    code, out = run("match", str(feed), "--topics", str(topics), "--json")
+    first = json.loads(out.splitlines()[0])
+    [topic] = first["topics"]
+    assert topic["model"]["score"] >= topic["model"]["threshold"] > 0
+    assert topic["model"]["terms"] and topic["why"].startswith("model ")
