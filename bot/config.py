@@ -82,6 +82,8 @@ class Settings:
     max_items_per_feed: int = 200
     user_agent: str = "newsbot/0.1 (+https://github.com/newsbot)"
     aliases: Mapping[str, str] = field(default_factory=dict)
+    topic_sources: tuple[Path, ...] = ()
+    """The examples files the topics read (see :class:`TopicFile`)."""
     watches: WatchLimits = field(default_factory=lambda: WatchLimits())
     rates: Rates = field(default_factory=Rates)
     concurrent_sends: int = 1
@@ -285,10 +287,14 @@ def _parse_feeds(
 
 @dataclass(frozen=True)
 class TopicFile:
-    """A topics file: the topics and the named alias sets their queries use (``@name``)."""
+    """A topics file: the topics and the named alias sets their queries use (``@name``).
+
+    ``sources``: the examples files its topics read (a change there is a change of topics).
+    """
 
     topics: tuple[Topic, ...]
     aliases: Mapping[str, str] = field(default_factory=dict)
+    sources: tuple[Path, ...] = ()
 
 
 def _query_error(
@@ -343,6 +349,7 @@ def load_topic_file(path: Path) -> TopicFile:
             "no topics defined", path=str(path), fix="add [[topics]] with id, name and query"
         )
     topics: list[Topic] = []
+    sources: list[Path] = []
     seen: set[str] = set()
     start = 1
     for entry in raw:
@@ -385,6 +392,7 @@ def load_topic_file(path: Path) -> TopicFile:
         examples_file = t.get_str("examples_file", None)
         if examples_file is not None:
             examples += _examples_file(t, examples_file, topic_id)
+            sources.append(_beside(path, examples_file))
         topics.append(
             Topic(
                 id=topic_id,
@@ -394,13 +402,18 @@ def load_topic_file(path: Path) -> TopicFile:
                 examples=examples,
             )
         )
-    return TopicFile(tuple(topics), aliases)
+    return TopicFile(tuple(topics), aliases, tuple(dict.fromkeys(sources)))
 
 
 def _split_example(text: str) -> tuple[str, str]:
     """ "Headline. Lead" -> ("Headline", "Lead"); one sentence is all headline."""
     head, sep, lead = text.strip().partition(". ")
     return (head, lead.strip()) if sep else (text.strip(), "")
+
+
+def _beside(topics_path: Path, name: str) -> Path:
+    """An examples file's path: as written if absolute, else relative to the topics file."""
+    return Path(name) if Path(name).is_absolute() else topics_path.parent / name
 
 
 def _inline_examples(table: _Table, key: str, positive: bool) -> tuple[Example, ...]:
@@ -430,7 +443,7 @@ def _examples_file(table: _Table, name: str, topic_id: str) -> tuple[Example, ..
     """A JSON Lines file of labelled items beside the topics file (the dev set's format):
     ``title``, ``description`` and a 0/1 label named after the topic (``-`` written ``_``)
     or ``label``. Blank lines are skipped."""
-    path = Path(name) if Path(name).is_absolute() else table.path.parent / name
+    path = _beside(table.path, name)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -615,6 +628,7 @@ def load_settings(
         topics_path=topics_path,
         topics=topic_file.topics,
         aliases=topic_file.aliases,
+        topic_sources=topic_file.sources,
         data_dir=data_dir,
         documents_dir=documents_dir,
         feeds=_parse_feeds(

@@ -77,7 +77,8 @@ class Ticker:
 
 
 class TopicReloader:
-    """Reloads the topics file when it changes, so topics can be edited without a restart.
+    """Reloads the topics file when it or an examples file it names changes, so topics can be
+    edited without a restart (a topic's learned layer is retrained if its examples changed).
 
     A file that no longer validates is reported once and the topics in use are kept.
     """
@@ -85,15 +86,23 @@ class TopicReloader:
     def __init__(self, pipeline: Pipeline, settings: Settings) -> None:
         self.pipeline = pipeline
         self.path = settings.topics_path
+        self.sources = settings.topic_sources
         self.console = settings.console_mode
         self.seen = self._stamp()
 
-    def _stamp(self) -> tuple[int, int] | None:
+    def _stamp(self) -> tuple[tuple[int, int] | None, ...] | None:
         try:
             st = self.path.stat()
         except OSError:
             return None
-        return st.st_mtime_ns, st.st_size
+        stamps: list[tuple[int, int] | None] = [(st.st_mtime_ns, st.st_size)]
+        for source in self.sources:
+            try:
+                other = source.stat()
+                stamps.append((other.st_mtime_ns, other.st_size))
+            except OSError:
+                stamps.append(None)
+        return tuple(stamps)
 
     async def check(self) -> bool:
         """:returns: True if new topics were loaded."""
@@ -107,6 +116,9 @@ class TopicReloader:
             log.error("topics file changed but is invalid, keeping the current topics: %s", exc)
             return False
         self.pipeline.set_topics(loaded.topics, loaded.aliases)
+        if loaded.sources != self.sources:
+            self.sources = loaded.sources
+            self.seen = self._stamp()
         if self.console:
             now = datetime.now(UTC)
             for topic in loaded.topics:
