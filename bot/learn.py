@@ -27,9 +27,12 @@ import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
+
+from lemminflect import getAllLemmas
 
 from bot.errors import NewsbotError
 from bot.models import Example
@@ -40,6 +43,7 @@ __all__ = [
     "NotEnoughExamples",
     "TopicModel",
     "features",
+    "lemma",
     "load_or_train",
     "train",
 ]
@@ -49,7 +53,7 @@ log = logging.getLogger(__name__)
 MIN_EXAMPLES = 8
 """Positives and negatives a topic needs, each, for a model; with fewer it runs on its query."""
 FEATURES: Mapping[str, Any] = {
-    "version": 3,
+    "version": 4,
     "words": r"\w+",
     "ngrams": 2,
     "sublinear_tf": True,
@@ -59,6 +63,7 @@ FEATURES: Mapping[str, Any] = {
     "anchors": 40,
     "min_threshold": 0.3,
     "prior": 0.05,
+    "lemmas": "all",
 }
 """The feature and training settings; part of the cache key, so a change retrains."""
 _WORD = re.compile(FEATURES["words"])
@@ -87,14 +92,33 @@ def words_of(text: str) -> list[str]:
 
 
 def features(fields: Iterable[Sequence[str]]) -> list[str]:
-    """Words and word pairs of each field (pairs never cross from the title into the text);
-    see :data:`STOP_WORDS`."""
+    """Words and word pairs of each field (pairs never cross from the title into the text),
+    as their :func:`lemma`; see :data:`STOP_WORDS`."""
     out: list[str] = []
     stop = STOP_WORDS
+    lemmas = FEATURES["lemmas"]
     for words in fields:
+        if lemmas:
+            words = [lemma(w) for w in words]
         out.extend(w for w in words if w not in stop)
         out.extend(f"{a}{_SEP}{b}" for a, b in pairwise(words) if a not in stop or b not in stop)
     return out
+
+
+_LEMMA_POS = {"all": ("VERB", "NOUN", "ADJ"), "nouns": ("NOUN",), True: ("VERB", "NOUN", "ADJ")}
+
+
+@lru_cache(maxsize=200_000)
+def lemma(word: str) -> str:
+    """A word's dictionary form (withdrew, withdrawn -> withdraw; troops -> troop), so a few
+    examples teach every form; a word lemminflect does not know stays as it is."""
+    if not FEATURES["lemmas"] or len(word) < 4 or word in STOP_WORDS or not word.isalpha():
+        return word
+    found = getAllLemmas(word)
+    for upos in _LEMMA_POS[FEATURES["lemmas"]]:
+        if upos in found:
+            return str(found[upos][0])
+    return word
 
 
 def feature_counts(title: Sequence[str], text: Sequence[str]) -> dict[str, int]:
@@ -140,9 +164,9 @@ class TopicModel:
         return self.threshold < 1.0
 
     def passes(self, words: Iterable[str]) -> bool:
-        """The prefilter: does the item have one of the anchor words?"""
+        """The prefilter: does the item have one of the anchor words (as their lemma)?"""
         anchors = self.anchors
-        return any(w in anchors for w in words)
+        return any(lemma(w) in anchors for w in words)
 
     def score(self, title: Sequence[str], text: Sequence[str]) -> float:
         """The model's probability that the topic wants an item with these words."""
@@ -377,7 +401,7 @@ def _anchors(
                 ranked.append(word)
     probe = TopicModel("", "", weights, intercept, threshold, 0, 0, 0, 0, 0, 0, frozenset())
     uncovered = [
-        set(title) | set(text)
+        {lemma(w) for w in title} | {lemma(w) for w in text}
         for (title, text), g in zip(docs, gold, strict=True)
         if g and probe.score(title, text) >= threshold
     ]

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import QueryTooCostly
-from bot.learn import NotEnoughExamples, TopicModel, feature_counts, load_or_train
+from bot.learn import NotEnoughExamples, TopicModel, feature_counts, lemma, load_or_train
 from bot.models import Evidence, Item, Match, ModelScore, Topic
 from bot.query import (
     And,
@@ -442,7 +442,7 @@ class Matcher:
             if text is None:
                 continue
             for word in text.index:
-                owners = anchors.get(word)
+                owners = anchors.get(lemma(word))
                 if owners is None:
                     continue
                 if isinstance(owners, str):
@@ -467,10 +467,11 @@ class Matcher:
             model = self._models[topic_id]
             if model.explain_counts(counts, 0)[0] < model.threshold:
                 continue
-            score, terms = model.explain_counts(counts)
-            evidence = tuple(
-                Evidence(term, "model", 1, _term_snippet(doc, term)) for term, _ in terms
-            )
+            score, features = model.explain_counts(counts)
+            # A feature is a lemma ("troop"); show the words the item wrote ("troops").
+            found = [(_term_snippet(doc, term), weight) for term, weight in features]
+            terms = tuple((said, weight) for (said, _), weight in found)
+            evidence = tuple(Evidence(said, "model", 1, where) for (said, where), _ in found)
             out.append(
                 Match(
                     topic_id,
@@ -519,18 +520,22 @@ class Matcher:
         return Match(topic_id, round(score, 2), tuple(evidence))
 
 
-def _term_snippet(doc: Mapping[str, TokenizedText], term: str) -> str:
-    """The words around the first place a model's feature (a word or two) occurs."""
-    wanted = tuple(term.split(" "))
+def _term_snippet(doc: Mapping[str, TokenizedText], term: str) -> tuple[str, str]:
+    """Where a model's feature (the lemmas of a word or two) first occurs: the words as
+    written there, and the snippet around them; (the feature, "") if it cannot be found."""
+    wanted = term.split(" ")
     n = len(wanted)
     for name in ("title", "text"):
         text = doc.get(name)
         if text is None:
             continue
-        for i in text.index.get(wanted[0], ()):
-            if text.words[i : i + n] == wanted:
-                return snippet(text, Span(name, i, i + n))
-    return ""
+        words = text.words
+        for i in range(len(words) - n + 1):
+            if all(lemma(words[i + k]) == wanted[k] for k in range(n)):
+                start, end = text.offsets[i][0], text.offsets[i + n - 1][1]
+                said = " ".join(text.raw[start:end].split())
+                return said, snippet(text, Span(name, i, i + n))
+    return term, ""
 
 
 def _doc_of(title: str, text: str) -> dict[str, TokenizedText]:
