@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings, load_topic_file
 from bot.errors import ConfigError, NewsbotError
+from bot.match import Matcher, train_models
 from bot.pipeline import Pipeline
 from bot.storage.base import CONSOLE_CHAT_ID
 
@@ -115,6 +116,14 @@ class TopicReloader:
         except ConfigError as exc:
             log.error("topics file changed but is invalid, keeping the current topics: %s", exc)
             return False
+        # Train changed examples in a worker thread (seconds of CPU): set_topics then finds the
+        # models in the process's memory and the bot keeps answering meanwhile.
+        await asyncio.to_thread(
+            train_models,
+            Matcher(loaded.topics, loaded.aliases),
+            loaded.topics,
+            self.pipeline.model_dir,
+        )
         self.pipeline.set_topics(loaded.topics, loaded.aliases)
         if loaded.sources != self.sources:
             self.sources = loaded.sources
