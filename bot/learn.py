@@ -1,16 +1,19 @@
 """The learned layer of a topic: a pure stage, (examples) -> a small linear model, (words) -> score.
 
 A topic with labelled examples (:class:`bot.models.Example`) gets a logistic regression over
-TF-IDF weighted words and word pairs (bigrams) of the headline and lead, trained with
+TF-IDF weighted words and word pairs (bigrams) of the headline and lead, as lemmas (troops ->
+troop, withdrew -> withdraw; function words count only inside a pair), trained with
 scikit-learn when the topics load. Its threshold is chosen by cross-validation on the
 examples: the one that gives the best F1 of the topic as it runs, the query OR the model, on
-the folds held out (so the model is tuned to add what the query misses). The model object
+the folds held out (so the model is tuned to add what the query misses), with false alarms
+weighed as if the topic's items were ``FEATURES["prior"]`` of the news. The model object
 states that threshold and the cross-validated precision and recall.
 
 Scoring does not call scikit-learn: the model keeps, for each feature, its IDF and its weight,
 and :meth:`TopicModel.score` computes the same logistic score as scikit-learn's pipeline from
 the item's words, in a few microseconds. A cheap prefilter comes first: an item that contains
-none of the topic's *anchor* words (the words of its most positive features) is not scored.
+none of the topic's *anchor* words (the content words of its most positive features, enough
+to cover every positive example it matches) is not scored.
 
 Models are cached on disk (:func:`load_or_train`) as JSON, keyed by a hash of the examples'
 content, the query's verdicts on them, the feature settings and the scikit-learn version; the
