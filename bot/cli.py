@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -20,9 +21,9 @@ from typing import TextIO
 from bot import __version__, inflect
 from bot.config import Settings, load_settings, load_topic_file
 from bot.errors import ConfigError, NewsbotError, ParseError
-from bot.explain import explain_lines
+from bot.explain import explain_lines, model_lines
 from bot.logsetup import setup_logging
-from bot.match import Matcher
+from bot.match import Matcher, train_models
 from bot.models import Item, Match, RawEntry
 from bot.normalize import normalize
 from bot.notify.base import Notifier
@@ -100,7 +101,25 @@ def _parser() -> argparse.ArgumentParser:
     feeds = sub.add_parser("feeds", help="each feed's health and schedule; import or export OPML")
     feeds.add_argument("action", nargs="?", choices=("list", "import", "export"), default="list")
     feeds.add_argument("file", nargs="?", type=Path, help="the OPML file to import")
-    sub.add_parser("check-config", help="validate the config and topics, then exit")
+    sub.add_parser(
+        "check-config",
+        help="validate the config and topics (and train their learned layers), then exit",
+    )
+    evaluate = sub.add_parser(
+        "eval",
+        help="precision, recall and F1 of the topics on labelled items, and the misses",
+        description="Score the topics on a JSON Lines file of labelled items (the format of "
+        "an examples_file: title, description, and a 0/1 column per topic named after its id "
+        "with - written _). Topics without a column are skipped.",
+    )
+    evaluate.add_argument("labels", type=Path, metavar="LABELS.jsonl")
+    evaluate.add_argument("--topics", metavar="FILE", type=Path, help="topics file to use")
+    evaluate.add_argument(
+        "--query-only", action="store_true", help="without the learned layers (the queries alone)"
+    )
+    evaluate.add_argument(
+        "--misses", type=int, default=20, metavar="N", help="list at most N misses per kind"
+    )
     return parser
 
 
@@ -154,23 +173,53 @@ def _match_json(entry_matches: list[Match], item_fields: dict[str, object]) -> s
                 {"term": e.term, "field": e.field, "count": e.count, "snippet": e.snippet}
                 for e in m.evidence
             ],
+            **(
+                {
+                    "model": {
+                        "score": m.model.score,
+                        "threshold": m.model.threshold,
+                        "terms": [list(t) for t in m.model.terms],
+                    }
+                }
+                if m.model is not None
+                else {}
+            ),
         }
         for m in entry_matches
     ]
     return json.dumps(item_fields, ensure_ascii=False)
 
 
-def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
+def _matcher(args: argparse.Namespace, learned: bool = True) -> Matcher:
+    """The topics of ``--topics FILE`` or of the config, with their learned layers (cached in
+    the data directory: the config's, or ``NEWSBOT_DATA_DIR`` with ``--topics``; without one,
+    in the cache folder)."""
+    model_dir: Path | None
     if args.topics:
         topic_file = load_topic_file(args.topics)
         topics, aliases = topic_file.topics, topic_file.aliases
+        data_dir = os.environ.get("NEWSBOT_DATA_DIR")
+        model_dir = Path(data_dir) / "models" if data_dir else None
     else:
         settings = _settings(args)
-        topics, aliases = settings.topics, settings.aliases
+        topics, aliases, model_dir = settings.topics, settings.aliases, settings.model_dir
+    if model_dir is None or not model_dir.parent.is_dir():
+        # No data directory yet (a first try of a topic): models are a cache, kept with the
+        # word forms, so the next run does not train them again.
+        model_dir = _forms_cache().parent / "models"
+        with contextlib.suppress(OSError):
+            model_dir.parent.mkdir(parents=True, exist_ok=True)
+    matcher = Matcher(topics, aliases)
+    if learned:
+        train_models(matcher, topics, model_dir)
+    return matcher
+
+
+def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise ConfigError("no such file or folder", path=missing[0], fix="check the path")
-    matcher = Matcher(topics, aliases)
+    matcher = _matcher(args)
     failures = files = 0
     read: list[tuple[Path, Item]] = []
     for path in _expand(args.paths):
@@ -234,10 +283,119 @@ def _print_explanation(
     for compiled in matcher.topics:
         match = by_id.get(compiled.topic.id)
         verdict = f"✓ matched, score {match.score:g}" if match else "✗ no match"
+        if match is not None and match.model is not None:
+            verdict = f"✓ matched by the learned layer ({match.model.why(5)})"
         print(f"  {compiled.topic.id}: {verdict}", file=out)
         for line in explain_lines(compiled.tree, doc):
             print(f"      {line}", file=out)
+        model = matcher.models.get(compiled.topic.id)
+        if model is not None:
+            for line in model_lines(model, doc, compiled.topic.id in matcher.model_candidates(doc)):
+                print(f"      {line}", file=out)
     print(file=out)
+
+
+# --------------------------------------------------------------------------- eval
+
+
+def _read_labels(path: Path) -> list[tuple[int, dict[str, object]]]:
+    """(line number, object) for each labelled item. :raises ConfigError: not JSON Lines."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("labels file not found", path=str(path), fix="check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the labels: {exc}", path=str(path)) from None
+    rows: list[tuple[int, dict[str, object]]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"invalid JSON: {exc.msg}", path=str(path), line=number, fix="one object per line"
+            ) from None
+        if not isinstance(row, dict) or not isinstance(row.get("title"), str):
+            raise ConfigError(
+                "each line must be an object with a title",
+                path=str(path),
+                line=number,
+                fix='{"id": "…", "title": "…", "description": "…", "isis": 0}',
+            )
+        rows.append((number, row))
+    return rows
+
+
+def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
+    """Precision, recall and F1 per topic on labelled items, then the misses of each kind."""
+    rows = _read_labels(args.labels)
+    matcher = _matcher(args, learned=not args.query_only)
+    predicted: list[dict[str, Match]] = []
+    for number, row in rows:
+        raw = RawEntry(
+            source="eval",
+            guid=str(row.get("id") or number),
+            title=str(row["title"]),
+            link=None,
+            author=None,
+            published=None,
+            summary=str(row.get("description") or ""),
+            content="",
+        )
+        predicted.append({m.topic_id: m for m in matcher.match(normalize(raw))})
+    scored = 0
+    for compiled in matcher.topics:
+        topic_id = compiled.topic.id
+        column = topic_id.replace("-", "_")
+        labelled = [(n, r, p) for (n, r), p in zip(rows, predicted, strict=True) if column in r]
+        if not labelled:
+            continue
+        scored += 1
+        missed: list[str] = []
+        alarms: list[str] = []
+        tp = 0
+        for number, row, found in labelled:
+            gold = row[column]
+            if gold not in (0, 1):
+                raise ConfigError(
+                    f"{column} must be 0 or 1, not {gold!r}", path=str(args.labels), line=number
+                )
+            match = found.get(topic_id)
+            name = f"{row.get('id') or f'line {number}'}  {printable(str(row['title']))[:100]}"
+            if gold and match is not None:
+                tp += 1
+            elif gold:
+                missed.append(name)
+            elif match is not None:
+                how = f"  [{match.model.why(3)}]" if match.model is not None else ""
+                alarms.append(name + how)
+        fp, fn = len(alarms), len(missed)
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        layer = " (query and learned layer)" if topic_id in matcher.models else ""
+        print(
+            f"{topic_id}{layer}: P {p:.2f} R {r:.2f} F1 {f1:.3f} "
+            f"(tp {tp} fp {fp} fn {fn}, {len(labelled)} items)",
+            file=out,
+        )
+        for lines, kind in ((missed, "missed"), (alarms, "false alarms")):
+            if not lines:
+                continue
+            print(f"  {kind} ({len(lines)}):", file=out)
+            for line in lines[: args.misses]:
+                print(f"    {line}", file=out)
+            if len(lines) > args.misses:
+                print(f"    … {len(lines) - args.misses} more (--misses N)", file=out)
+    if not scored:
+        names = ", ".join(t.topic.id.replace("-", "_") for t in matcher.topics)
+        raise ConfigError(
+            "no topic has labels in this file",
+            path=str(args.labels),
+            fix=f"label columns are named after the topics: {names}",
+        )
+    return 0
 
 
 # --------------------------------------------------------------------------- poll / digest
@@ -471,6 +629,8 @@ def _command(args: argparse.Namespace, out: TextIO) -> int:
     try:
         if args.command == "match":
             return cmd_match(args, out)
+        if args.command == "eval":
+            return cmd_eval(args, out)
         settings = _settings(args)
         if args.command == "check-config":
             print(
@@ -479,6 +639,10 @@ def _command(args: argparse.Namespace, out: TextIO) -> int:
                 f"Telegram {'on' if settings.telegram_token else 'off (console)'}",
                 file=out,
             )
+            for note in train_models(
+                Matcher(settings.topics, settings.aliases), settings.topics, settings.model_dir
+            ):
+                print(f"  {note}", file=out)
             return 0
         if args.command == "poll":
             return asyncio.run(_poll(settings, args.dry_run, out))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import json
 import re
 import tomllib
 from collections.abc import Collection, Mapping
@@ -29,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError, QueryError
-from bot.models import FeedConfig, Topic
+from bot.models import Example, FeedConfig, Topic
 from bot.pacing import Rates, parse_clock
 from bot.query import parse_query
 
@@ -83,6 +84,8 @@ class Settings:
     max_items_per_feed: int = 200
     user_agent: str = "newsbot/0.1 (+https://github.com/newsbot)"
     aliases: Mapping[str, str] = field(default_factory=dict)
+    topic_sources: tuple[Path, ...] = ()
+    """The examples files the topics read (see :class:`TopicFile`)."""
     watches: WatchLimits = field(default_factory=lambda: WatchLimits())
     rates: Rates = field(default_factory=Rates)
     concurrent_sends: int = 1
@@ -111,6 +114,11 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return self.data_dir / "newsbot.sqlite3"
+
+    @property
+    def model_dir(self) -> Path:
+        """Where the topics' learned layers are cached (see :mod:`bot.learn`)."""
+        return self.data_dir / "models"
 
     @property
     def console_mode(self) -> bool:
@@ -313,10 +321,14 @@ def _parse_feeds(
 
 @dataclass(frozen=True)
 class TopicFile:
-    """A topics file: the topics and the named alias sets their queries use (``@name``)."""
+    """A topics file: the topics and the named alias sets their queries use (``@name``).
+
+    ``sources``: the examples files its topics read (a change there is a change of topics).
+    """
 
     topics: tuple[Topic, ...]
     aliases: Mapping[str, str] = field(default_factory=dict)
+    sources: tuple[Path, ...] = ()
 
 
 def _query_error(
@@ -371,13 +383,16 @@ def load_topic_file(path: Path) -> TopicFile:
             "no topics defined", path=str(path), fix="add [[topics]] with id, name and query"
         )
     topics: list[Topic] = []
+    sources: list[Path] = []
     seen: set[str] = set()
     start = 1
     for entry in raw:
         line = line_of(text, r"^\s*\[\[\s*topics\s*\]\]", start) or 1
         start = line + 1
         t = _Table(entry, text, path, "topics", line)
-        t.check_keys({"id", "name", "query", "description"})
+        t.check_keys(
+            {"id", "name", "query", "description", "examples", "counter_examples", "examples_file"}
+        )
         topic_id = t.get_str("id", None)
         if not topic_id or not _TOPIC_ID.match(topic_id):
             raise ConfigError(
@@ -405,12 +420,116 @@ def load_topic_file(path: Path) -> TopicFile:
             query_line = _key_line(text, "query", line, _next_header(text, line)) or line
             raise _query_error(exc, query, path, query_line, topic_id) from None
         name = t.get_str("name", None) or topic_id
+        examples = _inline_examples(t, "examples", True) + _inline_examples(
+            t, "counter_examples", False
+        )
+        examples_file = t.get_str("examples_file", None)
+        if examples_file is not None:
+            examples += _examples_file(t, examples_file, topic_id)
+            sources.append(_beside(path, examples_file))
         topics.append(
             Topic(
-                id=topic_id, name=name, query=query, description=t.get_str("description", "") or ""
+                id=topic_id,
+                name=name,
+                query=query,
+                description=t.get_str("description", "") or "",
+                examples=examples,
             )
         )
-    return TopicFile(tuple(topics), aliases)
+    return TopicFile(tuple(topics), aliases, tuple(dict.fromkeys(sources)))
+
+
+def _split_example(text: str) -> tuple[str, str]:
+    """ "Headline. Lead" -> ("Headline", "Lead"); one sentence is all headline."""
+    head, sep, lead = text.strip().partition(". ")
+    return (head, lead.strip()) if sep else (text.strip(), "")
+
+
+def _beside(topics_path: Path, name: str) -> Path:
+    """An examples file's path: as written if absolute, else relative to the topics file."""
+    return Path(name) if Path(name).is_absolute() else topics_path.parent / name
+
+
+def _inline_examples(table: _Table, key: str, positive: bool) -> tuple[Example, ...]:
+    raw = table.data.get(key)
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(x, str) and x.strip() for x in raw):
+        raise table.fail(
+            key,
+            "must be a list of non-empty strings",
+            fix=f'{key} = ["Headline. Lead sentence.", …]',
+        )
+    end = _next_header(table.text, table.line)
+    line = _key_line(table.text, key, table.line, end) or table.line
+    origin = f"{table.path.name}:{line}"
+    return tuple(Example(*_split_example(x), positive=positive, origin=origin) for x in raw)
+
+
+def _label_of(row: Mapping[str, Any], topic_id: str) -> Any:
+    column = topic_id.replace("-", "_")
+    if column in row:
+        return row[column]
+    return row.get("label")
+
+
+def _examples_file(table: _Table, name: str, topic_id: str) -> tuple[Example, ...]:
+    """A JSON Lines file of labelled items beside the topics file (the dev set's format):
+    ``title``, ``description`` and a 0/1 label named after the topic (``-`` written ``_``)
+    or ``label``. Blank lines are skipped."""
+    path = _beside(table.path, name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise table.fail(
+            "examples_file",
+            f"{name!r} not found (looked for {path})",
+            fix="the path is relative to the topics file",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise table.fail("examples_file", f"cannot read {name!r}: {exc}") from None
+    column = topic_id.replace("-", "_")
+    found: list[Example] = []
+    for number, raw_line in enumerate(text.splitlines(), start=1):
+        if not raw_line.strip():
+            continue
+
+        def fail(message: str, fix: str, at: int = number) -> ConfigError:
+            return ConfigError(
+                f"topic {topic_id!r} example: {message}", path=str(path), line=at, fix=fix
+            )
+
+        try:
+            row = json.loads(raw_line)
+        except json.JSONDecodeError as exc:
+            raise fail(
+                f"invalid JSON: {exc.msg} (column {exc.colno})",
+                fix='one object per line, e.g. {"title": "…", "description": "…", "label": 1}',
+            ) from None
+        if not isinstance(row, dict):
+            raise fail("must be a JSON object", fix='{"title": "…", "label": 1}')
+        title = row.get("title")
+        if not isinstance(title, str) or not title.strip():
+            raise fail("no title", fix='add "title": "the headline"')
+        description = row.get("description", "")
+        if description is None:
+            description = ""
+        if not isinstance(description, str):
+            raise fail('"description" must be a string', fix='"description": "the lead"')
+        label = _label_of(row, topic_id)
+        if label is None:
+            raise fail(
+                f'no label: neither "{column}" nor "label"',
+                fix=f'add "{column}": 1 (the topic wants it) or 0 (it does not)',
+            )
+        if label not in (0, 1) or isinstance(label, float):
+            raise fail(
+                f"label {label!r} is not 0 or 1", fix="1: the topic wants it; 0: it does not"
+            )
+        found.append(
+            Example(title.strip(), description.strip(), bool(label), f"{path.name}:{number}")
+        )
+    return tuple(found)
 
 
 def load_topics(path: Path) -> tuple[Topic, ...]:
@@ -546,6 +665,7 @@ def load_settings(
         topics_path=topics_path,
         topics=topic_file.topics,
         aliases=topic_file.aliases,
+        topic_sources=topic_file.sources,
         data_dir=data_dir,
         documents_dir=documents_dir,
         feeds=_parse_feeds(

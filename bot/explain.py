@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.learn import TopicModel
 from bot.match import snippet
 from bot.query import And, Leaf, Near, Node, Not, Or, Regex, Span, Term, TokenizedText, explain
 
-__all__ = ["explain_lines"]
+__all__ = ["explain_lines", "model_lines"]
 
 MAX_LINES = 80
 
@@ -65,4 +66,23 @@ def explain_lines(
     walk(node, 0)
     if len(lines) >= MAX_LINES:
         lines.append("…")
+    return lines
+
+
+def model_lines(model: TopicModel, doc: Mapping[str, TokenizedText], passed: bool) -> list[str]:
+    """The learned layer's verdict on ``doc``: prefilter, score against threshold, top words."""
+    head = (
+        f"learned layer ({model.positives}+/{model.negatives}- examples, cross-validated "
+        f"P {model.cv_precision:.2f} R {model.cv_recall:.2f})"
+    )
+    if not model.active:
+        return [f"– {head}: off, the query alone did best on the examples"]
+    if not passed:
+        return [f"✗ {head}: no anchor word, not scored"]
+    title = doc["title"].words if "title" in doc else ()
+    text = doc["text"].words if "text" in doc else ()
+    score, terms = model.explain(title, text, 6)
+    mark = "✓" if score >= model.threshold else "✗"
+    lines = [f"{mark} {head}: score {score:.3f} vs threshold {model.threshold:.3f}"]
+    lines.extend(f"  + “{term}” {weight:+.3f}" for term, weight in terms)
     return lines

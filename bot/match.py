@@ -10,18 +10,28 @@ up by their first word and checked; regular expressions run only for topics that
 Scoring: each term that matched (and is not negated) adds ``TITLE_WEIGHT`` per hit in the
 title and 1 per hit in the text, counting at most ``MAX_HITS_PER_TERM`` hits per field, so a
 long article that repeats a word is not worth more than a headline that names it.
+
+The learned layer (:mod:`bot.learn`): a topic with a trained model (:meth:`Matcher.set_model`)
+also matches an item its query misses when the model scores it at or above its threshold.
+Only items with one of the model's anchor words are scored (one more lookup per word, in an
+index shared by all models, so that cost too is flat in the number of topics); such a match
+carries the score, the threshold and the words and phrases that weighed most.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.errors import QueryTooCostly
-from bot.models import Evidence, Item, Match, Topic
+from bot.inflect import dictionary_version
+from bot.learn import NotEnoughExamples, TopicModel, feature_counts, lemma, load_or_train
+from bot.models import Evidence, Example, Item, Match, ModelScore, Topic
 from bot.query import (
     And,
     Budget,
@@ -51,9 +61,14 @@ __all__ = [
     "Matcher",
     "anchors",
     "snippet",
+    "train_models",
 ]
 
 log = logging.getLogger(__name__)
+
+_VERDICT_RULES = 1
+"""Bumped when matching changes what a query says of a text: cached models keyed by a query's
+text (:func:`train_models`) are then trained again."""
 
 ITEM_BUDGET = 50_000
 """Steps (see :class:`bot.query.Budget`) one topic may take on one item while ingesting: a few
@@ -179,6 +194,8 @@ class Matcher:
         self._indexed: dict[Leaf, int] = {}  # term -> number of topics using it
         self._interned: dict[Term, Term] = {}  # one object per distinct term
         self.too_costly: set[str] = set()  # topics that went over ITEM_BUDGET (logged once)
+        self._models: dict[str, TopicModel] = {}
+        self._model_anchors: dict[str, str | list[str]] = {}  # word -> topics whose model it opens
         for topic in topics:
             self.add(topic)
 
@@ -217,10 +234,31 @@ class Matcher:
             return
         self._always.discard(topic_id)
         self.too_costly.discard(topic_id)
+        self.set_model(topic_id, None)
         for leaf in anchors(compiled.tree) or ():
             _drop(self._topics_of, leaf, topic_id)
         for leaf in set(leaves(compiled.tree)):
             self._unindex_leaf(leaf)
+
+    @property
+    def models(self) -> Mapping[str, TopicModel]:
+        """The topics' learned layers, by topic id."""
+        return self._models
+
+    def set_model(self, topic_id: str, model: TopicModel | None) -> None:
+        """Give a topic (already added) its learned layer, or take it away (None)."""
+        old = self._models.pop(topic_id, None)
+        if old is not None and old.active:
+            for word in old.anchors:
+                _drop(self._model_anchors, word, topic_id)
+        if model is None:
+            return
+        if topic_id not in self._topics:
+            raise KeyError(topic_id)
+        self._models[topic_id] = model
+        if model.active:  # a model that adds nothing is kept (for --explain), never run
+            for word in model.anchors:
+                _put(self._model_anchors, word, topic_id)
 
     @staticmethod
     def _part_keys(term: Term) -> list[str] | None:
@@ -396,8 +434,59 @@ class Matcher:
                 continue
             if found is not None:
                 matches.append(self._match(topic_id, found, doc, snippets))
+        if self._models:
+            matches.extend(self.model_matches(doc, {m.topic_id for m in matches}))
         matches.sort(key=lambda m: (-m.score, m.topic_id))
         return matches
+
+    def model_candidates(self, doc: Mapping[str, TokenizedText]) -> set[str]:
+        """The topics whose model ``doc`` passes the prefilter of: it has an anchor word."""
+        found: set[str] = set()
+        anchors = self._model_anchors
+        for name in ("title", "text"):
+            text = doc.get(name)
+            if text is None:
+                continue
+            for word in text.index:
+                owners = anchors.get(lemma(word))
+                if owners is None:
+                    continue
+                if isinstance(owners, str):
+                    found.add(owners)
+                else:
+                    found.update(owners)
+        return found
+
+    def model_matches(
+        self, doc: Mapping[str, TokenizedText], skip: Iterable[str] = ()
+    ) -> list[Match]:
+        """The learned layers' matches on ``doc`` (past the prefilter, at their threshold),
+        except for the topics in ``skip`` (those the query matched already)."""
+        out: list[Match] = []
+        candidates = self.model_candidates(doc) - set(skip)
+        if not candidates:
+            return out
+        title = doc["title"].words if "title" in doc else ()
+        text = doc["text"].words if "text" in doc else ()
+        counts = feature_counts(title, text)
+        for topic_id in sorted(candidates):
+            model = self._models[topic_id]
+            if model.explain_counts(counts, 0)[0] < model.threshold:
+                continue
+            score, features = model.explain_counts(counts)
+            # A feature is a lemma ("troop"); show the words the item wrote ("troops").
+            found = [(_term_snippet(doc, term), weight) for term, weight in features]
+            terms = tuple((said, weight) for (said, _), weight in found)
+            evidence = tuple(Evidence(said, "model", 1, where) for (said, where), _ in found)
+            out.append(
+                Match(
+                    topic_id,
+                    round(score, 2),
+                    evidence,
+                    ModelScore(round(score, 3), model.threshold, terms),
+                )
+            )
+        return out
 
     def _too_costly(self, topic_id: str) -> None:
         if topic_id not in self.too_costly:
@@ -435,3 +524,64 @@ class Matcher:
             evidence.append(Evidence(raw, where, len(spans), text))
         evidence.sort(key=lambda e: (e.field != "title", -e.count, e.term))
         return Match(topic_id, round(score, 2), tuple(evidence))
+
+
+def _term_snippet(doc: Mapping[str, TokenizedText], term: str) -> tuple[str, str]:
+    """Where a model's feature (the lemmas of a word or two) first occurs: the words as
+    written there, and the snippet around them; (the feature, "") if it cannot be found."""
+    wanted = term.split(" ")
+    n = len(wanted)
+    for name in ("title", "text"):
+        text = doc.get(name)
+        if text is None:
+            continue
+        words = text.words
+        for i in range(len(words) - n + 1):
+            if all(lemma(words[i + k]) == wanted[k] for k in range(n)):
+                start, end = text.offsets[i][0], text.offsets[i + n - 1][1]
+                said = " ".join(text.raw[start:end].split())
+                return said, snippet(text, Span(name, i, i + n))
+    return term, ""
+
+
+def _doc_of(title: str, text: str) -> dict[str, TokenizedText]:
+    return {"title": tokenize_text(title), "text": tokenize_text(text), "source": tokenize_text("")}
+
+
+def train_models(
+    matcher: Matcher, topics: Iterable[Topic], cache_dir: Path | None = None
+) -> list[str]:
+    """Train (or read from ``cache_dir``) the learned layer of each topic with examples and
+    give it to ``matcher``. The threshold is chosen for the query OR the model, so the query
+    is run on the examples first.
+
+    :returns: one line per topic with examples for operators: the model's cross-validated
+        figures, or why the topic runs on its query alone.
+    """
+    notes: list[str] = []
+    for topic in topics:
+        if not topic.examples or topic.id not in matcher._topics:
+            continue
+        alone = Matcher((), matcher.aliases)
+        alone.add(matcher._topics[topic.id])
+        examples = topic.examples
+
+        def hits(alone: Matcher = alone, examples: Sequence[Example] = examples) -> list[bool]:
+            return [bool(alone.match_doc(_doc_of(e.title, e.description))) for e in examples]
+
+        # What decides the query's verdicts: its text, the aliases, what words expand to.
+        query_key = json.dumps(
+            [topic.query, sorted(matcher.aliases.items()), dictionary_version(), _VERDICT_RULES]
+        )
+        try:
+            model = load_or_train(topic.id, examples, hits, cache_dir, query_key=query_key)
+        except NotEnoughExamples as exc:
+            log.warning("%s", exc)
+            notes.append(str(exc))
+            matcher.set_model(topic.id, None)
+            continue
+        matcher.set_model(topic.id, model)
+        notes.append(model.summary())
+        if model.seconds:
+            log.info("trained %s in %.2f s", model.summary(), model.seconds)
+    return notes

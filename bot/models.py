@@ -13,10 +13,12 @@ __all__ = [
     "DigestEntry",
     "DocumentFingerprint",
     "Evidence",
+    "Example",
     "FeedConfig",
     "FeedState",
     "Item",
     "Match",
+    "ModelScore",
     "OutgoingMessage",
     "QueuedMessage",
     "RawEntry",
@@ -80,23 +82,64 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
+class Example:
+    """A labelled example of a topic: a headline and lead, and whether the topic wants it.
+
+    ``origin`` says where it was written (``topics.toml:12``, ``isis.jsonl:3``), for messages.
+    """
+
+    title: str
+    description: str
+    positive: bool
+    origin: str = field(default="", compare=False)
+
+    @property
+    def text(self) -> str:
+        """Headline and lead as one text, the way the learned layer reads an item."""
+        return f"{self.title}\n{self.description}" if self.description else self.title
+
+
+@dataclass(frozen=True, slots=True)
 class Topic:
-    """A named query. ``query`` is the source text; it is compiled by :mod:`bot.query`."""
+    """A named query. ``query`` is the source text; it is compiled by :mod:`bot.query`.
+
+    ``examples`` (positive and counter-examples, from the topics file and its examples file)
+    train the topic's learned layer (:mod:`bot.learn`); a topic without them is its query.
+    """
 
     id: str
     name: str
     query: str
     description: str = ""
+    examples: tuple[Example, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """One query term that matched: where (``title`` or ``text``), how often, and a snippet."""
+    """One query term that matched: where (``title`` or ``text``), how often, and a snippet.
+
+    For a match of the learned layer (``field == "model"``), ``term`` is a word or phrase that
+    weighed most for it and ``count`` its rank; the match's :class:`ModelScore` has the rest.
+    """
 
     term: str
     field: str
     count: int
     snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelScore:
+    """Why the learned layer matched: its score, the threshold it passed, the words that weighed."""
+
+    score: float
+    threshold: float
+    terms: tuple[tuple[str, float], ...] = ()
+    """The item's words and phrases that weighed most for the topic, with their weight."""
+
+    def why(self, limit: int = 4) -> str:
+        words = ", ".join(f"“{t}”" for t, _ in self.terms[:limit])
+        return f"model {self.score:.2f} ≥ {self.threshold:.2f}" + (f": {words}" if words else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +149,14 @@ class Match:
     topic_id: str
     score: float
     evidence: tuple[Evidence, ...]
+    model: ModelScore | None = None
+    """Set when the learned layer, not the query, matched the item."""
 
     def why(self, limit: int = 4) -> str:
-        """A short human explanation, e.g. ``"ISIS" in title; "Daesh" ×2 in text``."""
+        """A short human explanation, e.g. ``"ISIS" in title; "Daesh" ×2 in text``, or for a
+        model match ``model 0.81 ≥ 0.55: “withdraw”, “troops”``."""
+        if self.model is not None:
+            return self.model.why(limit)
         parts = []
         for ev in self.evidence[:limit]:
             times = f" ×{ev.count}" if ev.count > 1 else ""

@@ -47,7 +47,9 @@ class _Bucket:
 
     def wait(self, now: float) -> float:
         self.refill(now)
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+        # A token refilled to within rounding of whole counts as whole: after waiting exactly
+        # the time asked, a refill can fall a hair short, and the wait would round to nothing.
+        return 0.0 if self.tokens >= 1.0 - 1e-9 else (1.0 - self.tokens) / self.rate
 
 
 @dataclass

@@ -10,11 +10,13 @@ any point loses nothing: the outbox is read again on the next cycle.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.config import WatchLimits
@@ -69,13 +71,15 @@ class Pipeline:
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         owner: str | None = None,
+        model_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.zones = Zones(timezone)
         self.registry = TopicRegistry(
-            store, topics, aliases, watch_limits or WatchLimits(), clock, monotonic
+            store, topics, aliases, watch_limits or WatchLimits(), clock, monotonic, model_dir
         )
         self.ingester = IngestProcessor(store, self.registry, clock, story_window)
         self.dispatcher = Dispatcher(
@@ -89,6 +93,7 @@ class Pipeline:
             catch_up_age=catch_up_age,
             clock=clock,
             monotonic=monotonic,
+            sleep=sleep,
             owner=owner,
         )
         self.reports = OperatorReports(store, self.dispatcher, admin_chats, clock)
@@ -130,6 +135,16 @@ class Pipeline:
     @property
     def matcher(self) -> Matcher:
         return self.registry.matcher
+
+    @property
+    def model_dir(self) -> Path | None:
+        """Where the topics' learned layers are cached."""
+        return self.registry.model_dir
+
+    @property
+    def model_notes(self) -> list[str]:
+        """Per topic with examples: its model's figures, or why it runs on its query alone."""
+        return self.registry.model_notes
 
     @property
     def stories(self) -> StoryIndex:

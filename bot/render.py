@@ -480,6 +480,13 @@ def render_why(
         if query:
             html_lines.append(f"<code>{esc(query)}</code>")
             plain_lines.append(query)
+        if match.model is not None:
+            said = (
+                f"The query did not match; the learned layer did: score {match.model.score:.2f}"
+                f" ≥ threshold {match.model.threshold:.2f}. Words and phrases that weighed most:"
+            )
+            html_lines.append(esc(said))
+            plain_lines.append(said)
         for ev in match.evidence[:12]:
             times = f" ×{ev.count}" if ev.count > 1 else ""
             line = f"“{ev.term}”{times} in {ev.field}: {_shorten(ev.snippet, 200)}"

@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings, load_topic_file
 from bot.errors import ConfigError, NewsbotError
+from bot.match import Matcher, train_models
 from bot.pipeline import Pipeline
 from bot.storage.base import CONSOLE_CHAT_ID
 
@@ -77,7 +78,8 @@ class Ticker:
 
 
 class TopicReloader:
-    """Reloads the topics file when it changes, so topics can be edited without a restart.
+    """Reloads the topics file when it or an examples file it names changes, so topics can be
+    edited without a restart (a topic's learned layer is retrained if its examples changed).
 
     A file that no longer validates is reported once and the topics in use are kept.
     """
@@ -85,15 +87,23 @@ class TopicReloader:
     def __init__(self, pipeline: Pipeline, settings: Settings) -> None:
         self.pipeline = pipeline
         self.path = settings.topics_path
+        self.sources = settings.topic_sources
         self.console = settings.console_mode
         self.seen = self._stamp()
 
-    def _stamp(self) -> tuple[int, int] | None:
+    def _stamp(self) -> tuple[tuple[int, int] | None, ...] | None:
         try:
             st = self.path.stat()
         except OSError:
             return None
-        return st.st_mtime_ns, st.st_size
+        stamps: list[tuple[int, int] | None] = [(st.st_mtime_ns, st.st_size)]
+        for source in self.sources:
+            try:
+                other = source.stat()
+                stamps.append((other.st_mtime_ns, other.st_size))
+            except OSError:
+                stamps.append(None)
+        return tuple(stamps)
 
     async def check(self) -> bool:
         """:returns: True if new topics were loaded."""
@@ -106,7 +116,18 @@ class TopicReloader:
         except ConfigError as exc:
             log.error("topics file changed but is invalid, keeping the current topics: %s", exc)
             return False
+        # Train changed examples in a worker thread (seconds of CPU): set_topics then finds the
+        # models in the process's memory and the bot keeps answering meanwhile.
+        await asyncio.to_thread(
+            train_models,
+            Matcher(loaded.topics, loaded.aliases),
+            loaded.topics,
+            self.pipeline.model_dir,
+        )
         self.pipeline.set_topics(loaded.topics, loaded.aliases)
+        if loaded.sources != self.sources:
+            self.sources = loaded.sources
+            self.seen = self._stamp()
         if self.console:
             now = datetime.now(UTC)
             for topic in loaded.topics:

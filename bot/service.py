@@ -143,6 +143,7 @@ async def open_runtime(
             added_feed_interval=settings.poll_interval,
             max_poll_interval=settings.max_poll_interval,
             poll_concurrency=settings.poll_concurrency,
+            model_dir=settings.model_dir,
         )
         prepare_console(store, settings)
         # What start-up made (the topics' index, the inflection tables, the config) lives as

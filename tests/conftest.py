@@ -76,7 +76,8 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's own token or paths."""
     for var in list(os.environ):
-        if (var.startswith("NEWSBOT_") and var != "NEWSBOT_SHARED") or var == "TELEGRAM_BOT_TOKEN":
+        kept = var in ("NEWSBOT_SHARED", "NEWSBOT_CACHE_DIR")  # the tests' own, set above
+        if (var.startswith("NEWSBOT_") and not kept) or var == "TELEGRAM_BOT_TOKEN":
             monkeypatch.delenv(var, raising=False)
 
 

@@ -696,7 +696,10 @@ class FakeBotAPI:
         self,
         token: str = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz",
         bot_username: str = "newsbot_test_bot",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.clock = clock
+        """What the rate limits measure time by (a test's virtual clock, or the real one)."""
         match = re.fullmatch(r"(\d+):[A-Za-z0-9_-]+", token)
         if match is None:
             raise ValueError(f"not a Telegram-style bot token: {token!r}")
@@ -1119,7 +1122,7 @@ class FakeBotAPI:
             self._chat_buckets.clear()
             self._global_bucket = None
             if global_per_second is not None:
-                self._global_bucket = self._new_bucket(global_per_second, time.monotonic())
+                self._global_bucket = self._new_bucket(global_per_second, self.clock())
 
     # ---------------------------------------------------------------- internals: state
 
@@ -1153,7 +1156,7 @@ class FakeBotAPI:
 
     def _take_rate_token(self, chat_id: int) -> None:
         # caller holds the lock; raises 429 without consuming anything when over the limit
-        now = time.monotonic()
+        now = self.clock()
         buckets: list[_Bucket] = []
         rate = self._per_chat_rate
         if self._group_rate is not None and self._chat(chat_id)["type"] != "private":

@@ -22,6 +22,7 @@ PURE = {
     "bot.digest",
     "bot.schedule",
     "bot.routing",
+    "bot.learn",
 }
 BOTTOM = {"bot.models", "bot.errors", "bot.redact"}
 INTERFACES = {"bot.storage.base", "bot.notify.base", "bot.sources.base"}
@@ -129,3 +130,8 @@ def test_no_storage_class_is_over_400_lines() -> None:
                 if lines > 400:
                     long.append(f"{path.name}: {node.name} has {lines} lines")
     assert not long
+
+
+def test_the_learned_layer_imports_only_the_bottom() -> None:
+    """bot.learn is a pure stage over examples and words: no query, no match, no I/O layer."""
+    assert MODULES["bot.learn"] <= {"bot.models", "bot.errors"}

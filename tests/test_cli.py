@@ -293,3 +293,145 @@ def test_match_refuses_binary_and_undecodable_files_in_one_line_each(
         f"newsbot: {tmp_path}/latin.txt: not UTF-8 text: save it as UTF-8",
     ]
     assert "\x1b" not in err and "Caf" not in out
+
+
+# --------------------------------------------------------------------------- eval
+
+EVAL_TOPICS = """
+[[topics]]
+id = "fruit-news"
+name = "Fruit"
+query = "apple OR pear"
+
+[[topics]]
+id = "unlabelled"
+query = "banana"
+"""
+
+
+def eval_files(tmp_path: Path) -> tuple[Path, Path]:
+    topics = tmp_path / "topics.toml"
+    topics.write_text(EVAL_TOPICS, encoding="utf-8")
+    rows = [
+        {"id": "a", "title": "Apple harvest", "description": "Good year", "fruit_news": 1},
+        {"id": "b", "title": "Pear prices", "description": "", "fruit_news": 1},
+        {"id": "c", "title": "Apple unveils a phone", "description": "Tech", "fruit_news": 0},
+        {"id": "d", "title": "Cherry blossom", "description": "Orchards bloom", "fruit_news": 1},
+        {"id": "e", "title": "Football results", "description": "", "fruit_news": 0},
+        {"id": "f", "title": "Plums and apricots", "description": "", "fruit_news": 1},
+    ]
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n", encoding="utf-8")
+    return topics, labels
+
+
+def test_eval_prints_precision_recall_f1_and_the_misses(tmp_path: Path) -> None:
+    topics, labels = eval_files(tmp_path)
+    code, out = run("eval", str(labels), "--topics", str(topics))
+    assert code == 0
+    lines = out.splitlines()
+    # tp a, b; fp c; fn d, f: P 2/3, R 2/4, F1 4/7.
+    assert lines[0] == "fruit-news: P 0.67 R 0.50 F1 0.571 (tp 2 fp 1 fn 2, 6 items)"
+    assert lines[1:] == [
+        "  missed (2):",
+        "    d  Cherry blossom",
+        "    f  Plums and apricots",
+        "  false alarms (1):",
+        "    c  Apple unveils a phone",
+    ]
+    assert "unlabelled" not in out
+
+
+def test_eval_caps_the_misses_it_lists(tmp_path: Path) -> None:
+    topics, labels = eval_files(tmp_path)
+    code, out = run("eval", str(labels), "--topics", str(topics), "--misses", "1")
+    assert code == 0
+    assert "    d  Cherry blossom" in out and "Plums" not in out
+    assert "… 1 more (--misses N)" in out
+
+
+def test_eval_refuses_a_file_without_labels_for_any_topic(tmp_path: Path, capsys) -> None:
+    topics, labels = eval_files(tmp_path)
+    labels.write_text('{"title": "x", "isis": 1}\n', encoding="utf-8")
+    code, _ = run("eval", str(labels), "--topics", str(topics))
+    assert code == 2
+    assert "no topic has labels" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("bad", "words"), [("{oops", "invalid JSON"), ('{"id": 1}', "title")])
+def test_eval_names_the_bad_line(tmp_path: Path, capsys, bad: str, words: str) -> None:
+    topics, labels = eval_files(tmp_path)
+    labels.write_text('{"title": "ok", "fruit_news": 0}\n\n' + bad + "\n", encoding="utf-8")
+    code, _ = run("eval", str(labels), "--topics", str(topics))
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{labels}:3:" in err and words in err
+
+
+def test_eval_scores_the_learned_layer_unless_asked_not_to(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NEWSBOT_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "data").mkdir()
+    topics, labels = eval_files(tmp_path)
+    fruit = [
+        f"Fresh {w} from the orchard"
+        for w in ["plum", "apricot", "cherry", "grape", "fig", "lime", "kiwi"]
+    ]
+    fruit += ["Orchard apricots ripen", "Cherry and plum season opens"]
+    other = [
+        f"{w} results from the weekend" for w in ["Football", "Rugby", "Tennis", "Golf", "Chess"]
+    ]
+    other += ["Parliament votes", "Markets fall", "Storm warning", "Train strike"]
+    rows = [{"title": t, "fruit_news": 1} for t in fruit] + [
+        {"title": t, "fruit_news": 0} for t in other
+    ]
+    (tmp_path / "fruit.jsonl").write_text("\n".join(json.dumps(r) for r in rows), "utf-8")
+    topics.write_text(
+        EVAL_TOPICS.replace(
+            'query = "apple OR pear"', 'query = "apple OR pear"\nexamples_file = "fruit.jsonl"'
+        ),
+        encoding="utf-8",
+    )
+    _, learned = run("eval", str(labels), "--topics", str(topics))
+    _, query = run("eval", str(labels), "--topics", str(topics), "--query-only")
+    assert learned.startswith("fruit-news (query and learned layer): ")
+    assert query.startswith("fruit-news: P 0.67 R 0.50")
+    assert (tmp_path / "data" / "models" / "fruit-news.model.json").exists()
+
+
+def test_match_explain_and_json_show_the_learned_layer(tmp_path: Path) -> None:
+    from tests.test_learn import examples
+
+    rows = [
+        {"title": e.title, "description": e.description, "label": int(e.positive)}
+        for e in examples()
+    ]
+    (tmp_path / "leaving.jsonl").write_text("\n".join(json.dumps(r) for r in rows), "utf-8")
+    topics = tmp_path / "topics.toml"
+    topics.write_text(
+        '[[topics]]\nid = "leaving"\nquery = "withdraw*"\nexamples_file = "leaving.jsonl"\n',
+        encoding="utf-8",
+    )
+    feed = tmp_path / "items.xml"
+    feed.write_bytes(
+        rss(
+            [
+                {
+                    "title": "UN peacekeepers head home from Gao",
+                    "guid": "a",
+                    "description": "The deployment in Gao ends this year.",
+                },
+                {"title": "Football club wins the cup", "guid": "b"},
+            ]
+        )
+    )
+    code, out = run("match", str(feed), "--topics", str(topics), "--explain")
+    assert code == 0
+    home, cup = out.split("\n\n")[:2]
+    assert "leaving: ✓ matched by the learned layer (model 0." in home
+    assert "✓ learned layer (15+/15- examples" in home and "vs threshold" in home
+    assert "leaving: ✗ no match" in cup and "no anchor word, not scored" in cup
+    code, out = run("match", str(feed), "--topics", str(topics), "--json")
+    first = json.loads(out.splitlines()[0])
+    [topic] = first["topics"]
+    assert topic["model"]["score"] >= topic["model"]["threshold"] > 0
+    assert topic["model"]["terms"] and topic["why"].startswith("model ")

@@ -405,3 +405,91 @@ def test_line_of_finds_the_line_as_a_search_of_each_line_alone_would() -> None:
     assert line_of(text, r"^\s*nothing", 1) is None
     assert line_of(text, header, 99) is None
     assert line_of("", header) is None
+
+
+# --------------------------------------------------------------------------- examples
+
+
+def examples_topics(tmp_path: Path, rows: list[str], extra: list[str] | None = None) -> Path:
+    """A topics file whose `iraq` topic has inline examples and the examples file ``rows``."""
+    (tmp_path / "iraq.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    lines = [
+        *TOPIC_LINES,
+        'examples = ["Baghdad votes. Parliament meets.", "Mosul rebuilt"]',
+        'counter_examples = ["Iran talks. Nothing about Iraq."]',
+        'examples_file = "iraq.jsonl"',
+        *(extra or []),
+    ]
+    return write(tmp_path / "topics.toml", lines)
+
+
+def test_examples_inline_and_from_a_file_are_read(tmp_path: Path) -> None:
+    rows = [
+        '{"id": "a", "title": "Iraq election", "description": "Votes counted.", "iraq": 1}',
+        "",
+        '{"title": "Kirkuk oil", "label": 0}',
+        '{"title": "Erbil airport", "description": null, "label": true}',
+    ]
+    topics = {t.id: t for t in load_topics(examples_topics(tmp_path, rows))}
+    assert topics["isis"].examples == ()
+    got = [(e.title, e.description, e.positive) for e in topics["iraq"].examples]
+    assert got == [
+        ("Baghdad votes", "Parliament meets.", True),
+        ("Mosul rebuilt", "", True),
+        ("Iran talks", "Nothing about Iraq.", False),
+        ("Iraq election", "Votes counted.", True),
+        ("Kirkuk oil", "", False),
+        ("Erbil airport", "", True),
+    ]
+    assert topics["iraq"].examples[4].origin == "iraq.jsonl:3"
+
+
+def test_the_topic_column_wins_over_label(tmp_path: Path) -> None:
+    rows = ['{"title": "t", "label": 0, "troop_withdrawal": 1}']
+    (tmp_path / "tw.jsonl").write_text("\n".join(rows), encoding="utf-8")
+    path = write(
+        tmp_path / "topics.toml",
+        ["[[topics]]", 'id = "troop-withdrawal"', 'query = "x"', 'examples_file = "tw.jsonl"'],
+    )
+    (topic,) = load_topics(path)
+    assert [e.positive for e in topic.examples] == [True]
+
+
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        ('{"title": "x", "iraq": 1', "invalid JSON"),
+        ('["x", 1]', "JSON object"),
+        ('{"description": "no title", "iraq": 1}', "no title"),
+        ('{"title": "x"}', 'neither "iraq" nor "label"'),
+        ('{"title": "x", "iraq": 2}', "not 0 or 1"),
+        ('{"title": "x", "iraq": "yes"}', "not 0 or 1"),
+        ('{"title": "x", "description": 5, "iraq": 1}', "description"),
+    ],
+)
+def test_an_examples_file_error_names_its_file_and_line(tmp_path: Path, bad, words) -> None:
+    rows = ['{"title": "fine", "iraq": 1}', "", '{"title": "fine too", "iraq": 0}', bad]
+    path = examples_topics(tmp_path, rows)
+    with pytest.raises(ConfigError) as info:
+        load_topics(path)
+    err = info.value
+    assert err.path == str(tmp_path / "iraq.jsonl")
+    assert err.line == 4
+    assert words in err.message and "'iraq'" in err.message
+    assert err.fix
+    assert str(err).startswith(f"{tmp_path / 'iraq.jsonl'}:4: ")
+
+
+def test_a_missing_examples_file_points_at_its_key(tmp_path: Path) -> None:
+    lines = [*TOPIC_LINES, 'examples_file = "nowhere.jsonl"']
+    err = topics_error(tmp_path, lines)
+    assert err.line == line(lines, 'examples_file = "nowhere.jsonl"')
+    assert "nowhere.jsonl" in err.message and "relative to the topics file" in err.fix
+
+
+@pytest.mark.parametrize("bad", ['examples = "one string"', "examples = [1, 2]", 'examples = [""]'])
+def test_bad_inline_examples_point_at_their_key(tmp_path: Path, bad) -> None:
+    lines = [*TOPIC_LINES, bad]
+    err = topics_error(tmp_path, lines)
+    assert err.line == line(lines, bad)
+    assert "topics.examples" in err.message

@@ -14,18 +14,34 @@ from tests.conftest import ROOT, SEED
 PROBE = (
     "import sys\n"
     "from bot.cli import main\n"
-    "code = main(['match', sys.argv[1]])\n"
+    "code = main(['match', '--topics', sys.argv[2], sys.argv[1]])\n"
     "print('lemminflect loaded:', 'lemminflect' in sys.modules, file=sys.stderr)\n"
     "sys.exit(code)\n"
 )
 
 
+QUERIES = """
+[[topics]]
+id = "troop-withdrawal"
+query = '(troops OR forces) NEAR/8 (withdraw OR "pull out")'
+
+[[topics]]
+id = "isis"
+query = "ISIS OR Daesh"
+"""
+"""Topics without examples: with examples, matching needs lemmas for the learned layer and
+lemminflect is loaded for those whatever the forms cache holds."""
+
+
 def match_seed(cache: Path) -> tuple[str, bool]:
-    """``newsbot match`` on the sample document in a fresh process: (its output, whether
-    lemminflect was imported)."""
+    """``newsbot match --topics`` (the queries above) on the sample document in a fresh
+    process: (its output, whether lemminflect was imported)."""
     env = {**os.environ, "NEWSBOT_CACHE_DIR": str(cache)}
+    topics = cache / "topics.toml"
+    if not topics.exists():
+        topics.write_text(QUERIES, encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(SEED)],
+        [sys.executable, "-c", PROBE, str(SEED), str(topics)],
         capture_output=True,
         text=True,
         cwd=ROOT,

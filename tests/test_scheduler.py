@@ -146,3 +146,50 @@ async def test_topics_file_is_reloaded_when_it_changes(tmp_path: Path, server: F
         os.utime(topics, ns=(1, 2 * 10**18))
         assert not await reloader.check()  # invalid: the current topics stay
         assert set(runtime.pipeline.topics) == {"b"}
+
+
+async def test_a_changed_examples_file_reloads_the_topics_and_trains(
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import os
+    import threading
+
+    from bot import learn
+    from bot.scheduler import TopicReloader
+    from tests.test_learn import examples
+
+    trained_in: list[threading.Thread] = []
+    real_train = learn.train
+
+    def train(*args, **kwargs):
+        trained_in.append(threading.current_thread())
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(learn, "train", train)
+    monkeypatch.setattr(learn, "_MEMORY", {})
+
+    rows = [
+        {"title": e.title, "description": e.description, "label": int(e.positive)}
+        for e in examples()
+    ]
+    sample = tmp_path / "leaving.jsonl"
+    sample.write_text("\n".join(json.dumps(r) for r in rows[:6]), encoding="utf-8")
+    topics = tmp_path / "topics.toml"
+    topics.write_text(
+        '[[topics]]\nid = "leaving"\nname = "L"\nquery = "withdraw"\n'
+        'examples_file = "leaving.jsonl"\n'
+    )
+    settings = load_settings(write_config(tmp_path, topics=topics), {})
+    async with open_runtime(settings) as runtime:
+        assert runtime.pipeline.matcher.models == {}  # 6 examples: too few
+        reloader = TopicReloader(runtime.pipeline, settings)
+        assert not await reloader.check()
+        sample.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+        os.utime(sample, ns=(1, 10**18))
+        assert await reloader.check()
+        assert set(runtime.pipeline.matcher.models) == {"leaving"}
+        # at start (refused: too few), then once more, in a worker thread: the event loop
+        # went on answering while the examples trained
+        assert len(trained_in) == 2 and trained_in[1] is not threading.main_thread()
+        assert not await reloader.check()

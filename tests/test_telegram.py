@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -742,3 +743,47 @@ async def test_a_long_test_query_is_refused_like_a_watch(
         assert "at most 300 characters" in tested["text"]
         [regex] = await say(fake, USER, "/test /ira+q/")
         assert "regular expressions are not allowed" in regex["text"]
+
+
+async def test_a_learned_layer_alert_says_why_in_the_alert_and_in_why(
+    tmp_path: Path, fake: FakeBotAPI, feeds: FeedServer
+) -> None:
+    """A topic whose query misses an item its model finds: the alert and /why show the
+    model's score, its threshold and the words that weighed most."""
+    from tests.test_learn import examples
+
+    rows = [
+        {"title": e.title, "description": e.description, "label": int(e.positive)}
+        for e in examples()
+    ]
+    (tmp_path / "leaving.jsonl").write_text(
+        "\n".join(json.dumps(r) for r in rows), encoding="utf-8"
+    )
+    topics = tmp_path / "topics.toml"
+    topics.write_text(
+        '[[topics]]\nid = "leaving"\nname = "Leaving"\nquery = "withdraw*"\n'
+        'examples_file = "leaving.jsonl"\n',
+        encoding="utf-8",
+    )
+    path = write_config(tmp_path, feeds=[feeds.url("/feed.xml")], admins=[USER], topics=topics)
+    env = {"TELEGRAM_BOT_TOKEN": fake.token, "NEWSBOT_TELEGRAM_API_URL": fake.base_url}
+    settings = load_settings(path, env)
+    home = {
+        "title": "UN peacekeepers head home from Gao",
+        "link": "https://ex.org/gao",
+        "guid": "gao",
+        "description": "The deployment in Gao ends this year.",
+    }
+    async with running(settings, fake):
+        await say(fake, USER, "/subscribe leaving")
+        feeds.routes["/feed.xml"] = Route(rss([QUIET, home]))
+        await say(fake, USER, "/poll", replies=3)
+        [alert] = alerts(fake, USER)
+        assert "UN peacekeepers head home" in alert["text"]
+        assert "Why Leaving: model 0." in alert["plain_text"] and " ≥ 0." in alert["plain_text"]
+        before = len(fake.messages_to(USER))
+        fake.send_user_message(USER, "/why", reply_to_message_id=alert["message_id"])
+        [why] = (await asyncio.to_thread(fake.wait_for_messages, USER, before + 1))[before:]
+        assert "the learned layer did" in why["plain_text"] and "threshold 0." in why["plain_text"]
+        assert " in model: " in why["plain_text"]
+    assert (settings.model_dir / "leaving.model.json").exists()

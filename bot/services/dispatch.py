@@ -12,7 +12,7 @@ import secrets
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeGuard
@@ -102,9 +102,13 @@ class Dispatcher:
         catch_up_age: timedelta = timedelta(minutes=30),
         clock: Callable[[], datetime],
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         owner: str | None = None,
     ) -> None:
         self.store = store
+        self.sleep = sleep
+        """How the dispatcher waits for the pace to allow the next message (with
+        ``monotonic``, a test's virtual time)."""
         self.notifiers = dict(notifiers)
         self.registry = registry
         self.zones = zones
@@ -263,7 +267,7 @@ class Dispatcher:
             if not in_flight:
                 if refresh or soonest is None:
                     break
-                await asyncio.sleep(soonest)
+                await self.sleep(soonest)
                 continue
             done, _ = await asyncio.wait(
                 in_flight, timeout=soonest, return_when=asyncio.FIRST_COMPLETED
@@ -329,7 +333,7 @@ class Dispatcher:
                 first: int | None = None
                 for n, message in enumerate(messages):
                     if n:  # one chat, several parts: keep to the chat's pace
-                        await asyncio.sleep(1 / self.pacer.rates.private)
+                        await self.sleep(1 / self.pacer.rates.private)
                     message_id = await send_message(notifier, chat_id, message)
                     first = first if first is not None else message_id
             except DeliveryError as exc:

@@ -9,10 +9,11 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from bot.config import WatchLimits
 from bot.errors import QueryError, QueryTooCostly
-from bot.match import RUN_BUDGET, CompiledTopic, Matcher
+from bot.match import RUN_BUDGET, CompiledTopic, Matcher, train_models
 from bot.models import Item, Match, Topic, Watch, watch_topic_id
 from bot.query import Budget, Node, Regex, leaves, parse_query
 from bot.storage.base import Store
@@ -25,7 +26,8 @@ _WATCH_NAME = re.compile(r"^[\w-]{1,30}$")
 
 
 class TopicRegistry:
-    """Topics by id (``topics``: the config's and every watch), and the matcher over them."""
+    """Topics by id (``topics``: the config's and every watch), and the matcher over them
+    with each topic's learned layer (trained from its examples, cached in ``model_dir``)."""
 
     def __init__(
         self,
@@ -35,9 +37,14 @@ class TopicRegistry:
         limits: WatchLimits,
         clock: Callable[[], datetime],
         monotonic: Callable[[], float] = time.monotonic,
+        model_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.limits = limits
+        self.model_dir = model_dir
+        """Where the topics' learned layers are cached; None: trained in memory only."""
+        self.model_notes: list[str] = []
+        """Per topic with examples: its model's figures, or why it runs on its query alone."""
         self.clock = clock
         self.monotonic = monotonic
         self.set_topics(topics, aliases)
@@ -47,6 +54,7 @@ class TopicRegistry:
         self.aliases = dict(aliases or {})
         self.config_topics = {t.id: t for t in topics}
         self.matcher = Matcher(topics, self.aliases)
+        self.model_notes = train_models(self.matcher, topics, self.model_dir)
         self.topics: dict[str, Topic] = dict(self.config_topics)
         for watch in self.store.watches():
             try:

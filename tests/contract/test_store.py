@@ -21,6 +21,8 @@ from bot.models import (
     DocumentFingerprint,
     FeedConfig,
     FeedState,
+    Match,
+    ModelScore,
     OutgoingMessage,
     Watch,
 )
@@ -826,3 +828,13 @@ def test_a_refused_batch_stores_nothing(store: Store) -> None:
         store.add_items([good, bad], T0)
     assert store.known_keys([good.item.key, bad.item.key]) == set()
     assert store.pending(T0) == []
+
+
+def test_a_learned_layers_match_keeps_its_score_threshold_and_words(store: Store) -> None:
+    """What /why and the alert show of a model match comes back from the store as it went in."""
+    _subscribed(store, 1, "tw")
+    model = ModelScore(0.81, 0.66, (("pull back", 1.25), ("base", 0.5)))
+    learned = Match("tw", 0.81, (), model)
+    store.add_items([NewItem(item("Forces hand over base"), "s", (learned,))], T0)
+    (task,) = store.pending(T0 + H)
+    assert task.matches == (learned,)

@@ -10,7 +10,7 @@ import json
 import sqlite3
 from datetime import UTC, datetime
 
-from bot.models import Evidence, FeedState, Item, Match
+from bot.models import Evidence, FeedState, Item, Match, ModelScore
 
 __all__ = [
     "ITEM_COLUMNS",
@@ -38,19 +38,37 @@ def dt(value: str | None) -> datetime | None:
 
 
 def evidence_json(match: Match) -> str:
-    """A match's evidence as stored (JSON)."""
-    return json.dumps(
-        [
-            {"term": e.term, "field": e.field, "count": e.count, "snippet": e.snippet}
-            for e in match.evidence
-        ],
-        ensure_ascii=False,
-    )
+    """A match's evidence as stored (JSON); a learned layer's score comes last."""
+    rows: list[dict[str, object]] = [
+        {"term": e.term, "field": e.field, "count": e.count, "snippet": e.snippet}
+        for e in match.evidence
+    ]
+    if match.model is not None:
+        model = match.model
+        rows.append(
+            {
+                "model": {
+                    "score": model.score,
+                    "threshold": model.threshold,
+                    "terms": [list(t) for t in model.terms],
+                }
+            }
+        )
+    return json.dumps(rows, ensure_ascii=False)
 
 
 def decode_match(topic_id: str, score: float, evidence: str) -> Match:
     """A stored match back."""
-    return Match(topic_id, score, tuple(Evidence(**e) for e in json.loads(evidence)))
+    rows = json.loads(evidence)
+    model = None
+    if rows and "model" in rows[-1]:
+        raw = rows.pop()["model"]
+        model = ModelScore(
+            float(raw["score"]),
+            float(raw["threshold"]),
+            tuple((str(t), float(w)) for t, w in raw.get("terms", ())),
+        )
+    return Match(topic_id, score, tuple(Evidence(**e) for e in rows), model)
 
 
 ITEM_COLUMNS = (
