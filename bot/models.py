@@ -172,7 +172,7 @@ class FeedConfig:
     """A feed as configured: URL, display name and poll interval in seconds.
 
     ``interval`` is the feed's floor: it is polled at most that often, less often when it
-    publishes rarely (:mod:`bot.schedule`). ``added``: added at run time (``/addfeed`` or
+    publishes rarely (:mod:`bot.intervals`). ``added``: added at run time (``/addfeed`` or
     ``newsbot feeds import``) rather than in the config file. Feeds added in a chat are
     ``public_only``: they may not point at loopback or private addresses unless the config
     allows it.

@@ -20,7 +20,7 @@ PURE = {
     "bot.explain",
     "bot.stories",
     "bot.digest",
-    "bot.schedule",
+    "bot.intervals",
     "bot.routing",
     "bot.learn",
 }

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.intervals import MAX_BACKOFF, next_interval
 from bot.models import FeedConfig
-from bot.schedule import MAX_BACKOFF, next_interval
 from bot.sources.feeds import server_hint
 from tests.factories import rss
 from tests.test_pipeline import ISIS_FEED, Clock, make_pipeline

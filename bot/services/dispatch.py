@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import TypeGuard
 
 from bot.errors import ChatMoved, ChatUnavailable, DeliveryError, MessageTooLong, RetryLater
+from bot.intervals import backoff
 from bot.models import (
     BROADCAST_SOURCE,
     DeliveryTask,
@@ -28,7 +29,6 @@ from bot.models import (
 from bot.notify.base import Notifier
 from bot.pacing import Pacer, Rates, parse_clock, quiet_until
 from bot.render import MAX_MESSAGE, render_alert, render_announcement, render_digest, split_message
-from bot.schedule import backoff
 from bot.services.chats import Zones
 from bot.services.topics import TopicRegistry
 from bot.services.updates import StoryUpdates

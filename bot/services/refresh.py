@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from bot.errors import SourceError, StorageError
+from bot.intervals import backoff, jitter, next_interval
 from bot.models import FeedConfig, FeedState
-from bot.schedule import backoff, jitter, next_interval
 from bot.services.chats import Zones
 from bot.services.dispatch import Dispatcher
 from bot.services.feeds import FeedRegistry

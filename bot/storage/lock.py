@@ -80,7 +80,8 @@ class DataDirLock:
                 path=str(self.path),
                 fix="newsbot needs to write in its data directory (data_dir, NEWSBOT_DATA_DIR)",
             ) from None
-        deadline = clock() + wait
+        started = clock()
+        deadline = started + wait
         told = False
         while True:
             try:
@@ -91,10 +92,13 @@ class DataDirLock:
                 if refuse(holder) or clock() >= deadline:
                     os.close(fd)
                     raise self._busy(holder) from None
-                if on_wait is not None and not told:
+                # A holder that has just taken the lock may not have written who it is yet:
+                # read again before saying whom we wait for (after a second, say it anyway).
+                known = holder.pid is not None or clock() - started > 1.0
+                if on_wait is not None and not told and known:
                     on_wait(holder)
                     told = True
-                pause(min(0.2, max(0.0, deadline - clock())))
+                pause(min(0.05 if not known else 0.2, max(0.0, deadline - clock())))
         os.ftruncate(fd, 0)
         record = {
             "pid": os.getpid(),

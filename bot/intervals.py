@@ -1,4 +1,4 @@
-"""When to poll a feed next: a pure stage (no I/O, no clock of its own).
+"""When to poll a feed next, and how long to back off: a pure stage (no I/O, no clock).
 
 A feed is polled again after an interval that follows how often it publishes, within the
 feed's own interval (the floor: never more often than configured) and ``max_interval``:
