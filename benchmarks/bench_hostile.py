@@ -42,17 +42,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_polling import LagMonitor, descendants_hwm_mb  # noqa: E402
+from bench_polling import LagMonitor, bench_settings, descendants_hwm_mb, peak_mb  # noqa: E402
 
 HOSTILE = ["/entity-bomb", "/attributes", "/deep", "/long-title"]
 GOOD = "/ok.xml"
-
-
-def hwm_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 # ----------------------------------------------------------------------------- the server
@@ -74,27 +67,14 @@ def serve() -> int:
 async def cycle(port: int, paths: list[str]) -> dict[str, Any]:
     """In this (fresh) process: newsbot as the service builds it polls ``paths`` once."""
     import logging
-    from zoneinfo import ZoneInfo
 
-    from bot.config import Settings, load_topic_file
     from bot.models import FeedConfig
     from bot.service import open_runtime
 
     logging.basicConfig(level=logging.ERROR)
-    topics_path = ROOT / "config" / "topics.toml"
-    shipped = load_topic_file(topics_path)
-    feeds = tuple(FeedConfig(f"http://127.0.0.1:{port}{p}", p.strip("/"), 300) for p in paths)
+    feeds = [FeedConfig(f"http://127.0.0.1:{port}{p}", p.strip("/"), 300) for p in paths]
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            config_path=Path(tmp) / "config.toml",
-            timezone=ZoneInfo("UTC"),
-            topics_path=topics_path,
-            topics=shipped.topics,
-            aliases=shipped.aliases,
-            data_dir=Path(tmp),
-            documents_dir=None,
-            feeds=feeds,
-        )
+        settings = bench_settings(Path(tmp), feeds)
         async with open_runtime(settings, console=io.StringIO()) as rt:
             started = time.perf_counter()
             with LagMonitor() as lag:
@@ -104,7 +84,7 @@ async def cycle(port: int, paths: list[str]) -> dict[str, Any]:
             items = rt.store.stats(rt.pipeline.clock()).items
     return {
         "wall": wall,
-        "rss_mb": hwm_mb(),
+        "rss_mb": peak_mb(),
         "worker_rss_mb": workers,
         "items": items,
         "feeds": {
@@ -148,7 +128,7 @@ def raw_parse(body_name: str, memory_mb: int) -> None:
         outcome = f"MemoryError at the {memory_mb} MB limit"
     print(
         json.dumps(
-            {"seconds": time.perf_counter() - started, "rss_mb": hwm_mb(), "outcome": outcome}
+            {"seconds": time.perf_counter() - started, "rss_mb": peak_mb(), "outcome": outcome}
         )
     )
 

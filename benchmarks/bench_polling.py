@@ -482,35 +482,44 @@ class StageTimes:
         }
 
 
-async def poll_cycles(spec: dict[str, Any]) -> dict[str, Any]:
-    """In this (fresh) process: build newsbot as the service does; poll every feed twice."""
-    import logging
+def bench_settings(folder: Path, feeds: Sequence[Any], **extra: Any) -> Any:
+    """newsbot's settings for a benchmark: the shipped topics, SQLite in ``folder``, no
+    documents, these feeds (``extra``: other Settings fields)."""
     from zoneinfo import ZoneInfo
 
     from bot.config import Settings, load_topic_file
+
+    topics_path = ROOT / "config" / "topics.toml"
+    shipped = load_topic_file(topics_path)
+    return Settings(
+        config_path=folder / "config.toml",
+        timezone=ZoneInfo("UTC"),
+        topics_path=topics_path,
+        topics=shipped.topics,
+        aliases=shipped.aliases,
+        data_dir=folder,
+        documents_dir=None,
+        feeds=tuple(feeds),
+        **extra,
+    )
+
+
+async def poll_cycles(spec: dict[str, Any]) -> dict[str, Any]:
+    """In this (fresh) process: build newsbot as the service does; poll every feed twice."""
+    import logging
+
     from bot.models import FeedConfig
     from bot.service import open_runtime
     from bot.sources.feeds import make_client
 
     logging.basicConfig(level=logging.WARNING)
-    topics_path = ROOT / "config" / "topics.toml"
-    shipped = load_topic_file(topics_path)
     urls: list[str] = spec["urls"]
     feeds = tuple(FeedConfig(url, f"feed {n}", 300) for n, url in enumerate(urls))
     result: dict[str, Any] = {"variant": spec["variant"], "rss_start_mb": rss_mb()}
     stages = StageTimes()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            config_path=Path(tmp) / "config.toml",
-            timezone=ZoneInfo("UTC"),
-            topics_path=topics_path,
-            topics=shipped.topics,
-            aliases=shipped.aliases,
-            data_dir=Path(tmp),
-            documents_dir=None,
-            feeds=feeds,
-            user_agent=USER_AGENT,
-            poll_concurrency=spec["concurrency"],
+        settings = bench_settings(
+            Path(tmp), feeds, user_agent=USER_AGENT, poll_concurrency=spec["concurrency"]
         )
         transport = make_transport(spec["variant"])
         async with open_runtime(settings, transport=transport, console=io.StringIO()) as rt:

@@ -453,10 +453,8 @@ def load_or_train(
             return [False] * len(examples)
         return list(query_hits() if callable(query_hits) else query_hits)
 
-    hits: list[bool] | None = None
-    if query_key is None:
-        hits = verdicts()
-    key = cache_key(topic_id, examples, query_key if query_key is not None else hits or [])
+    hits = verdicts() if query_key is None else None
+    key = cache_key(topic_id, examples, hits if hits is not None else query_key or "")
     path = _cache_file(cache_dir, topic_id) if cache_dir is not None else None
     known = _MEMORY.get(key)
     if known is not None:

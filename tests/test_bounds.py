@@ -64,7 +64,7 @@ def test_an_entity_declared_outside_a_doctype_is_removed_too() -> None:
 
 
 def test_a_subset_that_never_ends_takes_the_rest_of_the_prolog() -> None:
-    out, warning = without_entities(b'<!DOCTYPE rss [<!ENTITY a "x">' + feed(ITEM)[:0])
+    out, warning = without_entities(b'<!DOCTYPE rss [<!ENTITY a "x">')
     assert out == b"<!DOCTYPE rss >" and warning
 
 
