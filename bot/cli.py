@@ -17,11 +17,13 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from bot import __version__, inflect
 from bot.config import Settings, load_settings, load_topic_file
 from bot.errors import ConfigError, NewsbotError, ParseError
 from bot.explain import explain_lines, model_lines
+from bot.feedback import kind_label
 from bot.logsetup import setup_logging
 from bot.match import Matcher, train_models
 from bot.models import Item, Match, RawEntry
@@ -30,6 +32,7 @@ from bot.notify.base import Notifier
 from bot.notify.console import ConsoleNotifier
 from bot.query import TokenizedText
 from bot.render import feed_health
+from bot.services.feedback import ItemVotes
 from bot.sources.documents import SUFFIXES, parse_document, printable
 from bot.sources.opml import read_opml, write_opml
 from bot.sources.parse import parse_feed
@@ -101,6 +104,24 @@ def _parser() -> argparse.ArgumentParser:
     feeds = sub.add_parser("feeds", help="each feed's health and schedule; import or export OPML")
     feeds.add_argument("action", nargs="?", choices=("list", "import", "export"), default="list")
     feeds.add_argument("file", nargs="?", type=Path, help="the OPML file to import")
+    topics = sub.add_parser(
+        "topics",
+        help="readers' 👍/👎 on the topics' alerts; fold them into a topic's examples",
+        description="'feedback [TOPIC]' lists the chats' votes on each topic's alerts, item by "
+        "item: accepted (the chats agree), disputed, or already in the examples. 'learn TOPIC' "
+        "appends the accepted ones to the topic's examples_file (👍 a positive example, 👎 a "
+        "negative one); the topic trains on them at the next start or check-config.",
+    )
+    topics.add_argument("action", choices=("feedback", "learn"))
+    topics.add_argument("topic", nargs="?", help="a topic id (required for learn)")
+    topics.add_argument(
+        "--skip",
+        type=int,
+        nargs="+",
+        default=[],
+        metavar="ITEM",
+        help="learn: leave out these items (the numbers 'feedback' shows)",
+    )
     sub.add_parser(
         "check-config",
         help="validate the config and topics (and train their learned layers), then exit",
@@ -551,6 +572,59 @@ async def _feeds(settings: Settings, action: str, file: Path | None, out: TextIO
     return 0
 
 
+def _vote_line(votes: ItemVotes, tz: ZoneInfo) -> str:
+    tally = " ".join(
+        [f"👍{votes.ups}"] * (votes.ups > 0) + [f"👎{votes.downs}"] * (votes.downs > 0)
+    )
+    when = votes.item.published.astimezone(tz).strftime("%Y-%m-%d")
+    title = printable(votes.item.title)[:90]
+    return (
+        f"  #{votes.item_ref:<6} {tally:<9} {votes.status:<11} {when}  {title}"
+        f"  [{printable(votes.item.source_name)}; {kind_label(votes.kind)}]"
+    )
+
+
+async def _topics(
+    settings: Settings, action: str, topic: str | None, skip: Sequence[int], out: TextIO
+) -> int:
+    from bot.service import open_runtime
+
+    if action == "learn" and not topic:
+        raise ConfigError("which topic?", fix="newsbot topics learn TOPIC")
+    async with open_runtime(settings, console=out) as runtime:
+        feedback = runtime.pipeline.feedback
+        if action == "learn":
+            assert topic is not None
+            result = feedback.learn(topic, set(skip))
+            positive = sum(1 for v in result.added if v.positive)
+            print(
+                f"{topic}: {len(result.added)} examples added to {result.path} "
+                f"({positive} positive, {len(result.added) - positive} negative); "
+                f"{len(result.skipped)} left out (disputed, already there or --skip)",
+                file=out,
+            )
+            if result.added:
+                print("they train the topic at the next start (or newsbot check-config)", file=out)
+            return 0
+        for review in feedback.review(topic):
+            ups = sum(v.ups for v in review.items)
+            downs = sum(v.downs for v in review.items)
+            print(
+                f"{review.topic.id}: {len(review.items)} items voted on (👍 {ups}, 👎 {downs})",
+                file=out,
+            )
+            for votes in review.items:
+                print(_vote_line(votes, settings.timezone), file=out)
+            for chat_id, tuning in sorted(review.tunings.items()):
+                parts = []
+                if tuning.threshold is not None:
+                    parts.append(f"learned threshold {tuning.threshold:.2f}")
+                parts += [f"stopped {kind_label(k)}" for k in sorted(tuning.stopped)]
+                if parts:
+                    print(f"  chat {chat_id}: " + "; ".join(parts), file=out)
+    return 0
+
+
 async def _digest_markdown(settings: Settings, chat: int | None, out: TextIO) -> int:
     from bot.service import open_runtime
 
@@ -648,6 +722,8 @@ def _command(args: argparse.Namespace, out: TextIO) -> int:
             return asyncio.run(_poll(settings, args.dry_run, out))
         if args.command == "feeds":
             return asyncio.run(_feeds(settings, args.action, args.file, out))
+        if args.command == "topics":
+            return asyncio.run(_topics(settings, args.action, args.topic, args.skip, out))
         if args.command == "digest":
             if args.markdown:
                 return asyncio.run(_digest_markdown(settings, args.chat, out))

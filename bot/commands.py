@@ -31,6 +31,7 @@ from telegram.ext import (
 )
 
 from bot.errors import ParseError, QueryError, QueryTooCostly
+from bot.feedback import STOP_AFTER, kind_label
 from bot.models import MODES, Item, Match, OutgoingMessage, Topic
 from bot.pacing import parse_clock
 from bot.pipeline import CycleReport, Pipeline
@@ -521,6 +522,23 @@ class BotCommands:
                 rows.append(
                     [InlineKeyboardButton(f"🔊 Unmute {name}", callback_data=f"set:unmute:{key}")]
                 )
+        for stopped in self.pipeline.feedback.stopped(chat_id):
+            name = self._topic_name(stopped.topic_id)
+            lines.append(f"🚫 {esc(name)}: alerts that match on {esc(kind_label(stopped.kind))}")
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        f"✅ Allow again: {name}, {kind_label(stopped.kind)}"[:60],
+                        callback_data=f"set:allow:{stopped.key}",
+                    )
+                ]
+            )
+        for topic_id, tuning in self.store.tunings(chat_id).items():
+            if tuning.threshold is not None:
+                lines.append(
+                    f"🎚 {esc(self._topic_name(topic_id))}: learned alerts from a score of "
+                    f"{tuning.threshold:.2f} (your 👍/👎 set it)"
+                )
         for topic_id, mode in sorted(modes.items()):
             topic = self.topics.get(topic_id)
             name = topic.name if topic else topic_id
@@ -559,6 +577,10 @@ class BotCommands:
                 self._set_quiet(chat_id, DEFAULT_QUIET)
         elif data.startswith("set:unmute:"):
             self.store.unmute(chat_id, data.split(":", 2)[2])
+        elif data.startswith("set:allow:"):
+            if self.pipeline.feedback.allow(chat_id, data.split(":", 2)[2]) is None:
+                await query.answer("That kind of alert is not stopped any more.")
+                return
         else:
             _, what, topic_id = data.split(":", 2)
             current = self.store.modes(chat_id).get(topic_id)
@@ -767,16 +789,54 @@ class BotCommands:
 
     # ------------------------------------------------------------------ alert buttons
     async def feedback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """👍 / 👎 on an alert: stored per chat and item (for /stats, and the matcher later)."""
-        pressed = await self._pressed(update, context, changes=False)
+        """👍 / 👎 on an alert: the chat's vote, which retunes the alert's topics for this chat
+        (in a group, the admins' votes count: they change what the group gets)."""
+        pressed = await self._pressed(update, context, changes=True)
         if pressed is None:
             return
         query, chat_id, data = pressed
         _, value, ref = data.split(":", 2)
-        if not self.store.set_feedback(chat_id, int(ref), int(value), self.clock()):
+        await self._vote(query, chat_id, int(ref), int(value))
+
+    async def _vote(self, query: CallbackQuery, chat_id: int, ref: int, value: int) -> bool:
+        result = self.pipeline.feedback.vote(chat_id, ref, value)
+        if result is None:
             await query.answer("That item is no longer stored.")
-            return
-        await query.answer("Thanks: noted 👍" if value == "1" else "Thanks: noted 👎")
+            return False
+        await query.answer("Thanks: noted 👍" if value > 0 else "Thanks: noted 👎")
+        html: list[str] = []
+        plain: list[str] = []
+        for stopped in result.stopped:
+            name, kind = self._topic_name(stopped.topic_id), kind_label(stopped.kind)
+            said = (
+                f"no longer reach this chat: you marked {STOP_AFTER} of them 👎. Other chats "
+                "still get them; /settings lets them in again."
+            )
+            html.append(f"🚫 Alerts of <b>{esc(name)}</b> that match on {esc(kind)} {said}")
+            plain.append(f"🚫 Alerts of {name} that match on {kind} {said}")
+        for topic_id, threshold in result.thresholds.items():
+            name = self._topic_name(topic_id)
+            said = (
+                "this chat is back on the topic's own threshold."
+                if threshold is None
+                else f"its learned layer now needs a score of {threshold:.2f} to alert this chat."
+            )
+            html.append(f"🎚 <b>{esc(name)}</b>: {said}")
+            plain.append(f"🎚 {name}: {said}")
+        for topic_id in await self.pipeline.feedback.relearn(result.watches):
+            said = (
+                "now learns from your votes: of what it finds, alerts like those you marked 👎 "
+                "are held back."
+            )
+            html.append(f"🧠 Your watch <b>{esc(self._topic_name(topic_id))}</b> {said}")
+            plain.append(f"🧠 Your watch {self._topic_name(topic_id)} {said}")
+        if html:
+            self.pipeline.queue_reply(chat_id, OutgoingMessage("\n".join(html), "\n".join(plain)))
+        return True
+
+    def _topic_name(self, topic_id: str) -> str:
+        topic = self.topics.get(topic_id)
+        return topic.name if topic else topic_id
 
     async def mute_topic(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """🔕 on an alert: no alerts of that topic for this chat for 24 hours."""
@@ -806,18 +866,25 @@ class BotCommands:
         await query.answer(f"This story is muted until {self._local(chat_id, until)}")
 
     async def more_like_this(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """➕ on an alert: the latest matches of its topic."""
+        """➕ on an alert: a 👍 on it (where this user may vote), then the latest matches of
+        its topic."""
         pressed = await self._pressed(update, context, changes=False)
         if pressed is None:
             return
-        query, _, data = pressed
+        query, chat_id, data = pressed
         topic_id = data.split(":", 1)[1]
-        topic = self.topics.get(topic_id)
-        await query.answer()
+        message = query.message
+        task = None
+        if message is not None and await self._may_change(update, context):
+            task = self.store.alert_for_message(chat_id, message.message_id)
+        if task is None or not task.item_ref:
+            await query.answer()
+        else:
+            await self._vote(query, chat_id, task.item_ref, 1)
         entries = self.store.recent_matches([topic_id], limit=5)
-        title = topic.name if topic else topic_id
         await self._reply_messages(
-            update, render_latest(entries, self.topics, self.pipeline.timezone, title)
+            update,
+            render_latest(entries, self.topics, self.pipeline.timezone, self._topic_name(topic_id)),
         )
 
     # ------------------------------------------------------------------ operators

@@ -385,6 +385,7 @@ def load_topic_file(path: Path) -> TopicFile:
     topics: list[Topic] = []
     sources: list[Path] = []
     seen: set[str] = set()
+    columns = {str(e.get("id", "")).replace("-", "_") for e in raw if isinstance(e, dict)}
     start = 1
     for entry in raw:
         line = line_of(text, r"^\s*\[\[\s*topics\s*\]\]", start) or 1
@@ -425,7 +426,7 @@ def load_topic_file(path: Path) -> TopicFile:
         )
         examples_file = t.get_str("examples_file", None)
         if examples_file is not None:
-            examples += _examples_file(t, examples_file, topic_id)
+            examples += _examples_file(t, examples_file, topic_id, columns)
             sources.append(_beside(path, examples_file))
         topics.append(
             Topic(
@@ -434,6 +435,7 @@ def load_topic_file(path: Path) -> TopicFile:
                 query=query,
                 description=t.get_str("description", "") or "",
                 examples=examples,
+                examples_file=str(_beside(path, examples_file).resolve()) if examples_file else "",
             )
         )
     return TopicFile(tuple(topics), aliases, tuple(dict.fromkeys(sources)))
@@ -473,10 +475,13 @@ def _label_of(row: Mapping[str, Any], topic_id: str) -> Any:
     return row.get("label")
 
 
-def _examples_file(table: _Table, name: str, topic_id: str) -> tuple[Example, ...]:
+def _examples_file(
+    table: _Table, name: str, topic_id: str, columns: Collection[str] = ()
+) -> tuple[Example, ...]:
     """A JSON Lines file of labelled items beside the topics file (the dev set's format):
     ``title``, ``description`` and a 0/1 label named after the topic (``-`` written ``_``)
-    or ``label``. Blank lines are skipped."""
+    or ``label``. Blank lines are skipped, and so are the lines that label only other topics
+    of the file (``columns``: every topic's column), as ``newsbot topics learn`` writes them."""
     path = _beside(table.path, name)
     try:
         text = path.read_text(encoding="utf-8")
@@ -517,6 +522,8 @@ def _examples_file(table: _Table, name: str, topic_id: str) -> tuple[Example, ..
         if not isinstance(description, str):
             raise fail('"description" must be a string', fix='"description": "the lead"')
         label = _label_of(row, topic_id)
+        if label is None and any(c in row for c in columns if c != column):
+            continue
         if label is None:
             raise fail(
                 f'no label: neither "{column}" nor "label"',

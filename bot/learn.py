@@ -283,7 +283,7 @@ def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
 
 
 def _best_threshold(
-    probs: Sequence[float], gold: Sequence[bool], hits: Sequence[bool]
+    probs: Sequence[float], gold: Sequence[bool], hits: Sequence[bool], prior: float
 ) -> tuple[float, tuple[float, float, float], float]:
     """The threshold with the best F1 of query OR model on the held-out folds (ties: the
     higher threshold), its (P, R, F1), and the F1 of the model alone at that threshold.
@@ -291,14 +291,13 @@ def _best_threshold(
     Examples are far richer in positives than the news (a third of them, against a few in a
     hundred of the items that reach the model), so a threshold that suits them lets through
     too much. Each false alarm is therefore counted as ``FEATURES["prior"]`` says: as if the
-    topic's items were that share of the items scored.
+    topic's items were that share of the items scored (``prior``).
     """
     candidates = sorted({round(p, 4) for p in probs if p >= FEATURES["min_threshold"]})
     best = (FEATURES["min_threshold"], (0.0, 0.0, 0.0), 0.0)
     best_f = -1.0
     positives = sum(gold)
     negatives = len(gold) - positives
-    prior = FEATURES["prior"]
     weight = max(1.0, positives / max(negatives, 1) * (1 - prior) / prior)
     for t in [*candidates, 1.01]:
         tp = fp = fn = mtp = mfp = mfn = 0
@@ -319,12 +318,18 @@ def _best_threshold(
 
 
 def train(
-    topic_id: str, examples: Sequence[Example], query_hits: Sequence[bool] | None = None
+    topic_id: str,
+    examples: Sequence[Example],
+    query_hits: Sequence[bool] | None = None,
+    *,
+    prior: float | None = None,
 ) -> TopicModel:
     """Train a topic's model from its examples.
 
     ``query_hits[i]``: the topic's query matches example ``i`` (the threshold is chosen for
-    the query OR the model); None: as if the query matched none.
+    the query OR the model); None: as if the query matched none. ``prior``: the share of the
+    topic's items among those the model will score (default ``FEATURES["prior"]``, the news;
+    a filter of a watch's own alerts scores items its query matched, about half of them).
 
     :raises NotEnoughExamples: fewer than :data:`MIN_EXAMPLES` positives or negatives.
     """
@@ -360,7 +365,8 @@ def train(
     folds = min(FEATURES["folds"], positives, negatives)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     probs = cross_val_predict(pipeline(), docs, gold, cv=cv, method="predict_proba")[:, 1]
-    threshold, (p, r, f1), model_f1 = _best_threshold([float(x) for x in probs], gold, hits)
+    share = FEATURES["prior"] if prior is None else prior
+    threshold, (p, r, f1), model_f1 = _best_threshold([float(x) for x in probs], gold, hits, share)
 
     fitted = pipeline().fit(docs, gold)
     vectorizer, regression = fitted.steps[0][1], fitted.steps[1][1]
@@ -435,6 +441,7 @@ def load_or_train(
     cache_dir: Path | None = None,
     *,
     query_key: str | None = None,
+    prior: float | None = None,
 ) -> TopicModel:
     """The topic's model from ``cache_dir`` if its key matches, else trained (and cached).
 
@@ -454,7 +461,8 @@ def load_or_train(
         return list(query_hits() if callable(query_hits) else query_hits)
 
     hits = verdicts() if query_key is None else None
-    key = cache_key(topic_id, examples, hits if hits is not None else query_key or "")
+    keyed = topic_id if prior is None else f"{topic_id}@prior={prior}"
+    key = cache_key(keyed, examples, hits if hits is not None else query_key or "")
     path = _cache_file(cache_dir, topic_id) if cache_dir is not None else None
     known = _MEMORY.get(key)
     if known is not None:
@@ -470,7 +478,7 @@ def load_or_train(
             pass
         except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
             log.warning("model cache %s unreadable (%s): retraining", path, exc)
-    model = train(topic_id, examples, hits if hits is not None else verdicts())
+    model = train(topic_id, examples, hits if hits is not None else verdicts(), prior=prior)
     model = replace(model, key=key)  # found again by the key it was looked up by
     _remember(model)
     if path is not None:

@@ -195,6 +195,7 @@ class Matcher:
         self._interned: dict[Term, Term] = {}  # one object per distinct term
         self.too_costly: set[str] = set()  # topics that went over ITEM_BUDGET (logged once)
         self._models: dict[str, TopicModel] = {}
+        self._filters: dict[str, TopicModel] = {}  # topic -> the model its matches must pass
         self._model_anchors: dict[str, str | list[str]] = {}  # word -> topics whose model it opens
         for topic in topics:
             self.add(topic)
@@ -235,6 +236,7 @@ class Matcher:
         self._always.discard(topic_id)
         self.too_costly.discard(topic_id)
         self.set_model(topic_id, None)
+        self.set_filter(topic_id, None)
         for leaf in anchors(compiled.tree) or ():
             _drop(self._topics_of, leaf, topic_id)
         for leaf in set(leaves(compiled.tree)):
@@ -244,6 +246,19 @@ class Matcher:
     def models(self) -> Mapping[str, TopicModel]:
         """The topics' learned layers, by topic id."""
         return self._models
+
+    @property
+    def filters(self) -> Mapping[str, TopicModel]:
+        """The filters learned from a chat's votes (a watch's): topic id -> model."""
+        return self._filters
+
+    def set_filter(self, topic_id: str, model: TopicModel | None) -> None:
+        """Give a topic a filter (None: remove it): a model trained on what its readers
+        voted, which each of its query matches must pass at the model's threshold."""
+        if model is None:
+            self._filters.pop(topic_id, None)
+        else:
+            self._filters[topic_id] = model
 
     def set_model(self, topic_id: str, model: TopicModel | None) -> None:
         """Give a topic (already added) its learned layer, or take it away (None)."""
@@ -434,10 +449,24 @@ class Matcher:
                 continue
             if found is not None:
                 matches.append(self._match(topic_id, found, doc, snippets))
+        if self._filters and any(m.topic_id in self._filters for m in matches):
+            matches = self._filtered(doc, matches)
         if self._models:
             matches.extend(self.model_matches(doc, {m.topic_id for m in matches}))
         matches.sort(key=lambda m: (-m.score, m.topic_id))
         return matches
+
+    def _filtered(self, doc: Mapping[str, TokenizedText], matches: list[Match]) -> list[Match]:
+        """``matches`` without those their topic's filter scores below its threshold."""
+        title = doc["title"].words if "title" in doc else ()
+        text = doc["text"].words if "text" in doc else ()
+        counts = feature_counts(title, text)
+        kept = []
+        for m in matches:
+            model = self._filters.get(m.topic_id)
+            if model is None or model.explain_counts(counts, 0)[0] >= model.threshold:
+                kept.append(m)
+        return kept
 
     def model_candidates(self, doc: Mapping[str, TokenizedText]) -> set[str]:
         """The topics whose model ``doc`` passes the prefilter of: it has an anchor word."""

@@ -112,6 +112,8 @@ class Topic:
     query: str
     description: str = ""
     examples: tuple[Example, ...] = field(default=(), repr=False)
+    examples_file: str = field(default="", compare=False, repr=False)
+    """The examples file it reads (an absolute path), where ``newsbot topics learn`` writes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +275,19 @@ class DigestEntry:
     matched_at: datetime = field(compare=False)
     sources: tuple[str, ...] = ()
     """Every source that reported the item's story, first reporter first."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackEntry:
+    """A chat's 👍 (1) or 👎 (-1) on an alert: the item, and the matches of the topics the
+    alert listed (those the vote is about)."""
+
+    chat_id: int
+    item_ref: int
+    value: int
+    at: datetime
+    item: Item
+    matches: tuple[Match, ...]
 
 
 @dataclass(frozen=True, slots=True)

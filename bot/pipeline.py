@@ -28,6 +28,7 @@ from bot.query import Node
 from bot.services.chats import Zones
 from bot.services.digests import DigestService
 from bot.services.dispatch import DeliveryReport, Dispatcher, send_message
+from bot.services.feedback import FeedbackService
 from bot.services.feeds import FeedRegistry
 from bot.services.ingest import IngestProcessor
 from bot.services.refresh import CycleReport, FeedRefresher, FeedReport
@@ -44,7 +45,8 @@ class Pipeline:
     """The services, put together: ``topics`` (:class:`TopicRegistry`), ``ingest``
     (:class:`IngestProcessor`), ``feeds`` (:class:`FeedRegistry`), ``refresher``
     (:class:`FeedRefresher`), ``dispatcher`` (:class:`Dispatcher`), ``digests``
-    (:class:`DigestService`) and ``reports`` (:class:`OperatorReports`). The methods below
+    (:class:`DigestService`), ``reports`` (:class:`OperatorReports`) and ``feedback``
+    (:class:`FeedbackService`). The methods below
     are theirs, offered here so that callers need one object."""
 
     def __init__(
@@ -113,6 +115,7 @@ class Pipeline:
             clock=clock,
         )
         self.digests = DigestService(store, self.dispatcher, self.registry, self.zones, clock)
+        self.feedback = FeedbackService(store, self.registry, clock)
 
     # ------------------------------------------------------------------ what callers read
     @property

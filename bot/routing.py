@@ -8,6 +8,9 @@ deliveries it returns, all in one transaction. The rules:
   topics (configured topics and its own watches alike) in mode ``instant`` or ``both``, that
   topic not muted; the alert lists those topics in the order the item matched them;
 - a chat that muted the item's story (``story:ID``) gets nothing of it;
+- a topic the chat tuned with its 👍/👎 (:mod:`bot.feedback`) counts for the chat only if the
+  item's match passes that tuning: its kind not stopped, a learned score at the chat's own
+  threshold;
 - the alert is urgent when one of those topics is marked urgent by the chat;
 - an item that joins a story without news (not ``material``) edits the chat's newest alert of
   the story (an alert that is no edit itself and was not dropped) instead of sending one;
@@ -23,7 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.models import Chat
+from bot.feedback import Tuning, passes
+from bot.models import Chat, Match
 
 __all__ = [
     "CONSOLE_CHAT_ID",
@@ -32,6 +36,7 @@ __all__ = [
     "Delivery",
     "Routable",
     "Subscription",
+    "Tuning",
     "broadcast_recipients",
     "route",
     "story_mute",
@@ -62,12 +67,14 @@ class Subscription:
 
 @dataclass(frozen=True, slots=True)
 class Routable:
-    """A new item as stored: its ref, the topics it matched in order, its story."""
+    """A new item as stored: its ref, the topics it matched in order, its story, and the
+    matches themselves (in the order of ``topics``) where a chat's tuning needs them."""
 
     ref: int
     topics: tuple[str, ...]
     story: str = ""
     material: bool = True
+    matches: tuple[Match, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +84,13 @@ class Audience:
     ``mutes``: (chat id, topic id or ``story:ID``) -> until when; those ended count for
     nothing. ``heads``: (story, chat id) -> the ref of the chat's newest alert of the story
     that is no edit and was not dropped (needed only for the stories of non-material items).
+    ``tunings``: (chat id, topic id) -> what the chat's votes made of the topic.
     """
 
     subscriptions: Sequence[Subscription] = ()
     mutes: Mapping[tuple[int, str], datetime] = field(default_factory=dict)
     heads: Mapping[tuple[str, int], int] = field(default_factory=dict)
+    tunings: Mapping[tuple[int, str], Tuning] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +121,14 @@ def route(items: Sequence[Routable], audience: Audience, now: datetime) -> list[
     for entry in items:
         per_chat: dict[int, list[str]] = {}
         urgent: set[int] = set()
+        matches = dict(zip(entry.topics, entry.matches, strict=False))
         for topic in entry.topics:
+            match = matches.get(topic)
             for sub in by_topic.get(topic, ()):
                 if muted(sub.chat_id, topic):
+                    continue
+                tuning = audience.tunings.get((sub.chat_id, topic))
+                if tuning is not None and match is not None and not passes(tuning, match):
                     continue
                 topics = per_chat.setdefault(sub.chat_id, [])
                 if topic not in topics:

@@ -23,6 +23,7 @@ PURE = {
     "bot.intervals",
     "bot.routing",
     "bot.learn",
+    "bot.feedback",
 }
 BOTTOM = {"bot.models", "bot.errors", "bot.redact"}
 INTERFACES = {"bot.storage.base", "bot.notify.base", "bot.sources.base"}

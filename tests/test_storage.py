@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage.base import NewItem, Store
+from bot.storage.sqlite import _MIGRATIONS as MIGRATIONS
 from bot.storage.sqlite import SCHEMA_VERSION, SQLiteStore
 from tests.factories import T0, item, match
 
@@ -62,8 +63,11 @@ def test_an_older_database_gets_the_date_only_column(tmp_path: Path) -> None:
     store.add_items([NewItem(old, "", (match("isis"),))], T0)
     store.close()
     db = sqlite3.connect(path)  # back to the schema before the column
+    version = next(n for n, m in enumerate(MIGRATIONS) if "date_only" in m)
     db.execute("ALTER TABLE items DROP COLUMN date_only")
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    db.execute("DROP TABLE tunings")  # and what later versions added
+    db.execute("DROP INDEX feedback_item")
+    db.execute(f"PRAGMA user_version = {version}")
     db.commit()
     db.close()
     store = SQLiteStore(path)

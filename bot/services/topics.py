@@ -13,8 +13,9 @@ from pathlib import Path
 
 from bot.config import WatchLimits
 from bot.errors import QueryError, QueryTooCostly
+from bot.learn import MIN_EXAMPLES, NotEnoughExamples, TopicModel, load_or_train
 from bot.match import RUN_BUDGET, CompiledTopic, Matcher, train_models
-from bot.models import Item, Match, Topic, Watch, watch_topic_id
+from bot.models import Example, Item, Match, Topic, Watch, watch_topic_id
 from bot.query import Budget, Node, Regex, leaves, parse_query
 from bot.storage.base import Store
 
@@ -23,6 +24,10 @@ __all__ = ["TopicRegistry"]
 log = logging.getLogger(__name__)
 
 _WATCH_NAME = re.compile(r"^[\w-]{1,30}$")
+
+FILTER_PRIOR = 0.5
+"""A watch's filter scores the alerts its query found, of which readers want about half (not
+a few in a hundred, as of the news a shared topic's model scores)."""
 
 
 class TopicRegistry:
@@ -63,11 +68,32 @@ class TopicRegistry:
                 log.warning(
                     "watch %r of chat %s no longer compiles: %s", watch.name, watch.chat_id, exc
                 )
+                continue
+            self.matcher.set_filter(watch.topic_id, _filter(*self._votes_of(watch.topic_id)))
 
     def _add_watch_topic(self, watch: Watch) -> None:
         topic = watch.topic()
         self.matcher.add(topic)
         self.topics[topic.id] = topic
+
+    def _votes_of(self, topic_id: str) -> tuple[str, list[Example], Path | None]:
+        """A watch's votes as examples (read here: the store belongs to the event loop)."""
+        chat_id = int(topic_id.split(":")[1])
+        examples = [
+            Example(e.item.title, e.item.description, e.value > 0, f"vote of chat {e.chat_id}")
+            for e in self.store.feedback(chat_id=chat_id, topic_id=topic_id)
+        ]
+        return topic_id, examples, self.model_dir
+
+    async def learn_watch(self, topic_id: str) -> TopicModel | None:
+        """Train a watch's filter from its chat's votes (in a worker thread), and use it.
+        :returns: the filter, or None while the votes are too few or it would not help."""
+        if topic_id not in self.topics:
+            return None
+        model = await asyncio.to_thread(_filter, *self._votes_of(topic_id))
+        if topic_id in self.topics:  # not removed meanwhile
+            self.matcher.set_filter(topic_id, model)
+        return model
 
     def check_query(self, query: str) -> Node:
         """Parse a chat's query (/watch and /test share this) within the ``[watches]`` limits:
@@ -154,6 +180,21 @@ class TopicRegistry:
             self.limits.test_seconds,
             self.monotonic,
         )
+
+
+def _filter(topic_id: str, examples: list[Example], cache_dir: Path | None) -> TopicModel | None:
+    """A watch's filter from its chat's votes: a model of what the chat 👍 against what it 👎,
+    used only if, cross-validated, it keeps the chat's wanted alerts better than keeping all."""
+    ups = sum(e.positive for e in examples)
+    if ups < MIN_EXAMPLES or len(examples) - ups < MIN_EXAMPLES:
+        return None
+    try:
+        model = load_or_train(f"{topic_id}#votes", examples, None, cache_dir, prior=FILTER_PRIOR)
+    except NotEnoughExamples:
+        return None
+    share = ups / len(examples)
+    keep_all = 2 * share / (1 + share)  # F1 of letting every alert through
+    return model if model.cv_f1 > keep_all else None
 
 
 def dry_run(

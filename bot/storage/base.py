@@ -18,6 +18,7 @@ from bot.models import (
     DeliveryTask,
     DigestEntry,
     DocumentFingerprint,
+    FeedbackEntry,
     FeedConfig,
     FeedState,
     Item,
@@ -27,6 +28,7 @@ from bot.models import (
     Watch,
 )
 from bot.routing import CONSOLE_CHAT_ID as ROUTING_CONSOLE_CHAT_ID
+from bot.routing import Tuning
 
 __all__ = [
     "CLAIM_TTL",
@@ -177,6 +179,14 @@ class Items(ABC):
     @abstractmethod
     def set_feedback(self, chat_id: int, item_ref: int, value: int, now: datetime) -> bool:
         """Record 👍 (1) or 👎 (-1) of a chat on an item; :returns: False if the item is gone."""
+
+    @abstractmethod
+    def feedback(
+        self, *, chat_id: int | None = None, topic_id: str | None = None
+    ) -> list[FeedbackEntry]:
+        """The votes, oldest first: of one chat and/or on the alerts that listed one topic.
+        A vote's matches are those of the topics its chat's alert listed (all the item's
+        matches if the alert is gone)."""
 
 
 class Deliveries(ABC):
@@ -362,6 +372,15 @@ class Chats(ABC):
     @abstractmethod
     def mutes(self, chat_id: int, now: datetime) -> dict[str, datetime]:
         """The chat's mutes still running: topic id (or ``story:ID``) -> until when."""
+
+    @abstractmethod
+    def set_tuning(self, chat_id: int, topic_id: str, tuning: Tuning) -> None:
+        """Store what a chat's votes made of a topic (an empty tuning removes it); routing
+        reads it when new items are stored."""
+
+    @abstractmethod
+    def tunings(self, chat_id: int) -> dict[str, Tuning]:
+        """The chat's tunings: topic id -> :class:`~bot.feedback.Tuning`."""
 
 
 class Reports(ABC):

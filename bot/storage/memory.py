@@ -17,6 +17,7 @@ from bot.models import (
     DeliveryTask,
     DigestEntry,
     DocumentFingerprint,
+    FeedbackEntry,
     FeedConfig,
     FeedState,
     Item,
@@ -25,7 +26,14 @@ from bot.models import (
     QueuedMessage,
     Watch,
 )
-from bot.routing import Audience, Routable, Subscription, broadcast_recipients, route
+from bot.routing import (
+    Audience,
+    Routable,
+    Subscription,
+    Tuning,
+    broadcast_recipients,
+    route,
+)
 from bot.storage.base import (
     CLAIM_TTL,
     CONSOLE_CHAT_ID,
@@ -142,7 +150,8 @@ class _Tables:
         self._deliveries: dict[tuple[int, int], _Delivery] = {}
         self._messages: dict[int, _Message] = {}
         self._watches: dict[tuple[int, str], str] = {}
-        self._feedback: dict[tuple[int, int], int] = {}
+        self._feedback: dict[tuple[int, int], tuple[int, datetime]] = {}
+        self._tunings: dict[tuple[int, str], Tuning] = {}
         self._mutes: dict[tuple[int, str], datetime] = {}
         self._next_ref = 1
         self._next_message = 1
@@ -241,7 +250,13 @@ class _MemoryItems(_Tables, Items):
             stored = self._store_item(entry.item, entry.summary, now)
             stored.matches = {m.topic_id: (m, _utc(now)) for m in entry.matches}
             routable.append(
-                Routable(stored.ref, tuple(stored.matches), entry.item.story, entry.material)
+                Routable(
+                    stored.ref,
+                    tuple(stored.matches),
+                    entry.item.story,
+                    entry.material,
+                    tuple(m for m, _ in stored.matches.values()),
+                )
             )
         deliveries = route(routable, self._audience(routable), now)
         for d in deliveries:
@@ -263,7 +278,12 @@ class _MemoryItems(_Tables, Items):
             story = self._items[ref].item.story
             if story in stories and d.edit_of is None and d.status != "dropped":
                 heads[(story, chat)] = max(heads.get((story, chat), ref), ref)
-        return Audience(subscriptions, dict(self._mutes), heads)
+        tunings = {
+            (s.chat_id, s.topic_id): self._tunings[(s.chat_id, s.topic_id)]
+            for s in subscriptions
+            if (s.chat_id, s.topic_id) in self._tunings
+        }
+        return Audience(subscriptions, dict(self._mutes), heads, tunings)
 
     def add_broadcast(self, item: Item, now: datetime) -> int:
         if item.key in self._keys:
@@ -348,8 +368,30 @@ class _MemoryItems(_Tables, Items):
     def set_feedback(self, chat_id: int, item_ref: int, value: int, now: datetime) -> bool:
         if item_ref not in self._items:
             return False
-        self._feedback[(chat_id, item_ref)] = value
+        first = self._feedback.get((chat_id, item_ref), (value, _utc(now)))[1]
+        self._feedback[(chat_id, item_ref)] = (value, first)
         return True
+
+    def feedback(
+        self, *, chat_id: int | None = None, topic_id: str | None = None
+    ) -> list[FeedbackEntry]:
+        out = []
+        votes = sorted(self._feedback.items(), key=lambda v: (v[1][1], v[0][1], v[0][0]))
+        for (chat, ref), (value, at) in votes:
+            stored = self._items.get(ref)
+            if stored is None or (chat_id is not None and chat != chat_id):
+                continue
+            found = [m for m, _ in stored.matches.values()]
+            delivery = self._deliveries.get((ref, chat))
+            if delivery is not None:
+                order = {t: n for n, t in enumerate(delivery.topics)}
+                found = sorted(
+                    (m for m in found if m.topic_id in order), key=lambda m: order[m.topic_id]
+                )
+            if topic_id is not None and all(m.topic_id != topic_id for m in found):
+                continue
+            out.append(FeedbackEntry(chat, ref, value, at, stored.item, tuple(found)))
+        return out
 
     def story_sources(self, stories: Collection[str]) -> dict[str, tuple[str, ...]]:
         return self._story_sources(stories)
@@ -642,6 +684,12 @@ class _MemoryChats(_Tables, Chats):
         for m in self._messages.values():
             if m.chat_id == old_id:
                 m.chat_id = new_id
+        for chat, ref in [k for k in self._feedback if k[0] == old_id]:
+            if (new_id, ref) not in self._feedback:
+                self._feedback[(new_id, ref)] = self._feedback.pop((chat, ref))
+        for chat, topic in [k for k in self._tunings if k[0] == old_id]:
+            if (new_id, topic) not in self._tunings:
+                self._tunings[(new_id, topic)] = self._tunings.pop((chat, topic))
         old.active, old.inactive_reason = False, f"moved to {new_id}"
         pending: list[_Sendable] = [d for (_, c), d in self._deliveries.items() if c == new_id]
         pending += [m for m in self._messages.values() if m.chat_id == new_id]
@@ -709,6 +757,15 @@ class _MemoryChats(_Tables, Chats):
         running = [(t, u) for (c, t), u in self._mutes.items() if c == chat_id and u > now]
         return dict(sorted(running, key=lambda m: m[1]))
 
+    def set_tuning(self, chat_id: int, topic_id: str, tuning: Tuning) -> None:
+        if tuning.empty:
+            self._tunings.pop((chat_id, topic_id), None)
+        elif chat_id in self._chats:
+            self._tunings[(chat_id, topic_id)] = tuning
+
+    def tunings(self, chat_id: int) -> dict[str, Tuning]:
+        return {t: v for (c, t), v in sorted(self._tunings.items()) if c == chat_id}
+
     def set_last_digest(self, chat_id: int, at: datetime) -> None:
         self._set_last_digest(chat_id, at)
 
@@ -717,7 +774,7 @@ class _MemoryReports(_Tables, Reports):
     """Counts for the operator, from memory."""
 
     def feedback_counts(self) -> tuple[int, int]:
-        values = list(self._feedback.values())
+        values = [value for value, _ in self._feedback.values()]
         return values.count(1), values.count(-1)
 
     def stats(self, now: datetime) -> Stats:

@@ -26,6 +26,7 @@ from bot.models import (
     OutgoingMessage,
     Watch,
 )
+from bot.routing import Tuning
 from bot.storage.base import CLAIM_TTL, CONSOLE_CHAT_ID, NewItem, Store
 from bot.storage.memory import MemoryStore
 from bot.storage.sqlite import SQLiteStore
@@ -780,6 +781,80 @@ def test_a_group_that_became_a_supergroup_keeps_what_it_had(store: Store) -> Non
     [moved] = store.pending(T0)  # the claim ended: anyone may send it to the new id
     assert (moved.chat_id, moved.item.title, moved.chat_kind) == (-100, "ISIS a", "supergroup")
     assert [m.chat_id for m in store.pending_messages(T0)] == [-100]
+
+
+def test_votes_come_back_with_the_matches_their_alert_listed(store: Store) -> None:
+    _subscribed(store, 1, "isis")
+    _subscribed(store, 2, "isis", "troops")
+    store.add_items([_news("ISIS and troops", "troops", "isis"), _news("ISIS b", "isis")], T0)
+    refs = {(t.chat_id, t.item.title): t.item_ref for t in store.pending(T0)}
+    assert store.set_feedback(1, refs[(1, "ISIS and troops")], -1, T0) is True
+    assert store.set_feedback(2, refs[(2, "ISIS and troops")], 1, T0 + H) is True
+    assert store.set_feedback(2, refs[(2, "ISIS b")], -1, T0 + 2 * H) is True
+    assert store.set_feedback(2, 999_999, 1, T0) is False  # no such item
+    votes = [
+        (v.chat_id, v.item.title, v.value, [m.topic_id for m in v.matches])
+        for v in store.feedback()
+    ]
+    assert votes == [
+        (1, "ISIS and troops", -1, ["isis"]),  # chat 1's alert listed isis only
+        (2, "ISIS and troops", 1, ["troops", "isis"]),
+        (2, "ISIS b", -1, ["isis"]),
+    ]
+    assert [v.item.title for v in store.feedback(chat_id=1)] == ["ISIS and troops"]
+    assert [(v.chat_id, v.item.title) for v in store.feedback(topic_id="troops")] == [
+        (2, "ISIS and troops")
+    ]
+    assert store.set_feedback(2, refs[(2, "ISIS b")], 1, T0 + 3 * H) is True  # changed mind
+    [changed] = store.feedback(chat_id=2, topic_id="isis")[1:]
+    assert (changed.value, changed.at) == (1, T0 + 2 * H)  # the first vote's time stays
+
+
+def test_a_tuning_stops_a_kind_for_its_chat_only(store: Store) -> None:
+    _subscribed(store, 1, "isis")
+    _subscribed(store, 2, "isis")
+    store.set_tuning(1, "isis", Tuning(stopped=frozenset({"query:isis"})))
+    assert store.add_items([_news("ISIS a", "isis")], T0) == (1, 1)
+    assert [t.chat_id for t in store.pending(T0)] == [2]
+    other = NewItem(item("ISIS b"), "", (match("isis", term="Daesh"),))
+    assert store.add_items([other], T0) == (1, 2)  # another kind still reaches chat 1
+
+
+def test_a_chats_learned_threshold_holds_back_weaker_model_matches(store: Store) -> None:
+    _subscribed(store, 1, "troops")
+    _subscribed(store, 2, "troops")
+    store.set_tuning(1, "troops", Tuning(threshold=0.7))
+
+    def learned(title: str, score: float) -> NewItem:
+        model = ModelScore(score, 0.5, (("pull out", 1.2),))
+        return NewItem(item(title), "", (Match("troops", score, (), model),))
+
+    store.add_items([learned("weak", 0.6), learned("strong", 0.8)], T0)
+    got = sorted((t.chat_id, t.item.title) for t in store.pending(T0))
+    assert got == [(1, "strong"), (2, "strong"), (2, "weak")]
+
+
+def test_tunings_round_trip_and_an_empty_one_is_removed(store: Store) -> None:
+    _subscribed(store, 1, "isis")
+    tuning = Tuning(0.625, frozenset({"model:pull out", "query:isis"}), {"query:daesh": 3})
+    store.set_tuning(1, "isis", tuning)
+    store.set_tuning(1, "troops", Tuning(threshold=0.5))
+    store.set_tuning(7, "isis", tuning)  # no such chat: nothing stored
+    assert store.tunings(1) == {"isis": tuning, "troops": Tuning(threshold=0.5)}
+    assert store.tunings(7) == {}
+    store.set_tuning(1, "troops", Tuning())
+    assert store.tunings(1) == {"isis": tuning}
+
+
+def test_votes_and_tunings_move_with_a_migrated_group(store: Store) -> None:
+    _subscribed(store, -5, "isis", kind="group")
+    store.add_items([_news("ISIS a", "isis")], T0)
+    [task] = store.pending(T0)
+    store.set_feedback(-5, task.item_ref, -1, T0)
+    store.set_tuning(-5, "isis", Tuning(threshold=0.9))
+    store.move_chat(-5, -100, T0)
+    assert [v.chat_id for v in store.feedback()] == [-100]
+    assert store.tunings(-100) == {"isis": Tuning(threshold=0.9)}
 
 
 # ====================================================================== reports

@@ -1,13 +1,15 @@
-"""Chats, their settings, subscriptions, watches and mutes in SQLite."""
+"""Chats, their settings, subscriptions, watches, mutes and tunings in SQLite."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 
 from bot.models import Chat, Watch
+from bot.routing import Tuning
 from bot.storage.base import Chats
-from bot.storage.sqlite.codecs import dt, ts
+from bot.storage.sqlite.codecs import decode_tuning, dt, ts
 from bot.storage.sqlite.connection import SQLiteBase
 
 __all__ = ["SQLiteChats"]
@@ -112,7 +114,14 @@ class SQLiteChats(SQLiteBase, Chats):
                    ON CONFLICT (id) DO UPDATE SET active = 1""",
                 (new_id, ts(now), old_id),
             )
-            for table in ("subscriptions", "watches", "deliveries", "messages"):
+            for table in (
+                "subscriptions",
+                "watches",
+                "deliveries",
+                "messages",
+                "feedback",
+                "tunings",
+            ):
                 self.db.execute(
                     f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
                 )
@@ -204,5 +213,36 @@ class SQLiteChats(SQLiteBase, Chats):
             for r in self.db.execute(
                 "SELECT topic_id, until FROM mutes WHERE chat_id = ? AND until > ? ORDER BY until",
                 (chat_id, ts(now)),
+            )
+        }
+
+    def set_tuning(self, chat_id: int, topic_id: str, tuning: Tuning) -> None:
+        with self._tx():
+            if tuning.empty:
+                self.db.execute(
+                    "DELETE FROM tunings WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id)
+                )
+                return
+            self.db.execute(
+                """INSERT INTO tunings (chat_id, topic_id, threshold, stopped, allowed)
+                   SELECT id, ?, ?, ?, ? FROM chats WHERE id = ?
+                   ON CONFLICT (chat_id, topic_id) DO UPDATE SET threshold = excluded.threshold,
+                       stopped = excluded.stopped, allowed = excluded.allowed""",
+                (
+                    topic_id,
+                    tuning.threshold,
+                    json.dumps(sorted(tuning.stopped), ensure_ascii=False),
+                    json.dumps(dict(sorted(tuning.allowed.items())), ensure_ascii=False),
+                    chat_id,
+                ),
+            )
+
+    def tunings(self, chat_id: int) -> dict[str, Tuning]:
+        return {
+            r[0]: decode_tuning(r[1], r[2], r[3])
+            for r in self.db.execute(
+                "SELECT topic_id, threshold, stopped, allowed FROM tunings WHERE chat_id = ? "
+                "ORDER BY topic_id",
+                (chat_id,),
             )
         }

@@ -11,12 +11,14 @@ import sqlite3
 from datetime import UTC, datetime
 
 from bot.models import Evidence, FeedState, Item, Match, ModelScore
+from bot.routing import Tuning
 
 __all__ = [
     "ITEM_COLUMNS",
     "decode_feed_state",
     "decode_item",
     "decode_match",
+    "decode_tuning",
     "dt",
     "evidence_json",
     "ts",
@@ -69,6 +71,15 @@ def decode_match(topic_id: str, score: float, evidence: str) -> Match:
             tuple((str(t), float(w)) for t, w in raw.get("terms", ())),
         )
     return Match(topic_id, score, tuple(Evidence(**e) for e in rows), model)
+
+
+def decode_tuning(threshold: float | None, stopped: str, allowed: str) -> Tuning:
+    """A stored tuning back."""
+    return Tuning(
+        None if threshold is None else float(threshold),
+        frozenset(json.loads(stopped)),
+        {str(k): int(v) for k, v in json.loads(allowed).items()},
+    )
 
 
 ITEM_COLUMNS = (

@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bot.models import BROADCAST_SOURCE, Chat, DigestEntry, Item
+from bot.models import BROADCAST_SOURCE, Chat, DigestEntry, FeedbackEntry, Item, Match
 from bot.routing import (
     Audience,
     Routable,
@@ -18,7 +18,14 @@ from bot.routing import (
     story_mute,
 )
 from bot.storage.base import Items, NewItem
-from bot.storage.sqlite.codecs import ITEM_COLUMNS, decode_item, evidence_json, ts
+from bot.storage.sqlite.codecs import (
+    ITEM_COLUMNS,
+    decode_item,
+    decode_match,
+    decode_tuning,
+    evidence_json,
+    ts,
+)
 from bot.storage.sqlite.connection import SQLiteBase
 
 __all__ = ["SQLiteItems", "story_sources"]
@@ -77,6 +84,7 @@ class SQLiteItems(SQLiteBase, Items):
                         tuple(m.topic_id for m in entry.matches),
                         item.story,
                         entry.material,
+                        entry.matches,
                     )
                 )
                 self.db.executemany(
@@ -134,7 +142,17 @@ class SQLiteItems(SQLiteBase, Items):
                 edited,
             )
         }
-        return Audience(subscriptions, mutes, heads)
+        pairs = {(s.chat_id, s.topic_id) for s in subscriptions}
+        tunings = {
+            (r[0], r[1]): decode_tuning(r[2], r[3], r[4])
+            for r in self._rows_in(
+                "SELECT chat_id, topic_id, threshold, stopped, allowed FROM tunings "
+                "WHERE topic_id IN ({})",
+                topics,
+            )
+            if (r[0], r[1]) in pairs
+        }
+        return Audience(subscriptions, mutes, heads, tunings)
 
     def add_broadcast(self, item: Item, now: datetime) -> int:
         stamp = ts(now)
@@ -270,6 +288,56 @@ class SQLiteItems(SQLiteBase, Items):
                 (chat_id, value, ts(now), item_ref),
             )
         return cur.rowcount > 0
+
+    def feedback(
+        self, *, chat_id: int | None = None, topic_id: str | None = None
+    ) -> list[FeedbackEntry]:
+        where: list[str] = []
+        args: list[object] = []
+        if chat_id is not None:
+            where.append("f.chat_id = ?")
+            args.append(chat_id)
+        if topic_id is not None:
+            where.append("(f.item_id IN (SELECT item_id FROM matches WHERE topic_id = ?))")
+            args.append(topic_id)
+        rows = self.db.execute(
+            f"""SELECT f.chat_id, f.item_id, f.value, f.created_at, d.topics AS listed,
+                       {ITEM_COLUMNS}
+                FROM feedback f JOIN items i ON i.id = f.item_id
+                LEFT JOIN deliveries d ON d.item_id = f.item_id AND d.chat_id = f.chat_id
+                {"WHERE " + " AND ".join(where) if where else ""}
+                ORDER BY f.created_at, f.item_id, f.chat_id""",
+            args,
+        ).fetchall()
+        refs = sorted({r[1] for r in rows})
+        matches: dict[int, list[Match]] = {}
+        for ref, topic, score, evidence in self._rows_in(
+            "SELECT item_id, topic_id, score, evidence FROM matches WHERE item_id IN ({})",
+            refs,
+        ):
+            matches.setdefault(ref, []).append(decode_match(topic, score, evidence))
+        out = []
+        for row in rows:
+            listed = json.loads(row[4]) if row[4] else None
+            found = matches.get(row[1], [])
+            if listed is not None:
+                order = {t: n for n, t in enumerate(listed)}
+                found = sorted(
+                    (m for m in found if m.topic_id in order), key=lambda m: order[m.topic_id]
+                )
+            if topic_id is not None and all(m.topic_id != topic_id for m in found):
+                continue
+            out.append(
+                FeedbackEntry(
+                    row[0],
+                    row[1],
+                    row[2],
+                    datetime.fromisoformat(row[3]),
+                    decode_item(row),
+                    tuple(found),
+                )
+            )
+        return out
 
 
 def story_sources(db: sqlite3.Connection, stories: Collection[str]) -> dict[str, tuple[str, ...]]:

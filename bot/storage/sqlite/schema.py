@@ -161,6 +161,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE items ADD COLUMN date_only INTEGER NOT NULL DEFAULT 0;
     """,
+    """
+    CREATE TABLE tunings (
+        chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+        topic_id TEXT NOT NULL,
+        threshold REAL,
+        stopped TEXT NOT NULL DEFAULT '[]',
+        allowed TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (chat_id, topic_id)
+    );
+    CREATE INDEX tunings_topic ON tunings (topic_id);
+    CREATE INDEX feedback_item ON feedback (item_id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
