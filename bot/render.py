@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bot import actions
 from bot.digest import Briefing, StoryLine, build_briefing
 from bot.models import (
     DeliveryTask,
@@ -176,18 +177,23 @@ def _other_sources(sources: Sequence[str], own: str) -> str:
 
 def _with_buttons(message: OutgoingMessage, task: DeliveryTask) -> OutgoingMessage:
     """👍 / 👎, mute the story or the first topic for 24 h, more like this: what a reader does
-    next."""
+    next (:mod:`bot.actions` writes what each button does)."""
     if not task.item_ref:
         return message
     rows: list[tuple[tuple[str, str], ...]] = [
-        (("👍", f"fb:1:{task.item_ref}"), ("👎", f"fb:-1:{task.item_ref}"))
+        (("👍", actions.vote(task.item_ref, 1)), ("👎", actions.vote(task.item_ref, -1)))
     ]
     if task.matches:
         topic = task.matches[0].topic_id
-        if len(f"mute:{topic}") <= 64:
-            rows.append((("🔕 Topic 24h", f"mute:{topic}"), ("➕ More like this", f"more:{topic}")))
+        if actions.fits(actions.mute_topic(topic)) and actions.fits(actions.more_like_this(topic)):
+            rows.append(
+                (
+                    ("🔕 Topic 24h", actions.mute_topic(topic)),
+                    ("➕ More like this", actions.more_like_this(topic)),
+                )
+            )
     if task.item.story:
-        rows[0] = (*rows[0], ("🔕 Story 24h", f"ms:{task.item_ref}"))
+        rows[0] = (*rows[0], ("🔕 Story 24h", actions.mute_story(task.item_ref)))
     return replace(message, buttons=tuple(rows))
 
 

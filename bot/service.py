@@ -19,7 +19,6 @@ import httpx
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.commands import BotCommands, bot_commands, register
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.notify.base import Notifier
@@ -34,6 +33,7 @@ from bot.storage.base import CONSOLE_CHAT_ID, Store
 from bot.storage.lock import DataDirLock
 from bot.storage.sqlite import SQLiteStore
 from bot.stories import load_dictionary
+from bot.telegram.app import bot_commands, build_handlers, register
 
 __all__ = ["Runtime", "build_application", "open_runtime", "prepare_console", "run_service"]
 
@@ -176,7 +176,7 @@ async def _start_telegram(runtime: Runtime, stop: asyncio.Event) -> None:
     assert app is not None
     register(
         app,
-        BotCommands(
+        build_handlers(
             runtime.pipeline,
             admins=runtime.settings.admins,
             default_digest=runtime.settings.digest_time.strftime("%H:%M"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "bot"
-TOP = {"bot.scheduler", "bot.commands", "bot.cli", "bot.service", "bot.__main__", "bot.logsetup"}
+TOP = {"bot.scheduler", "bot.cli", "bot.service", "bot.__main__", "bot.logsetup"}
 PURE = {
     "bot.normalize",
     "bot.inflect",
@@ -24,6 +24,7 @@ PURE = {
     "bot.routing",
     "bot.learn",
     "bot.feedback",
+    "bot.actions",
 }
 BOTTOM = {"bot.models", "bot.errors", "bot.redact"}
 INTERFACES = {"bot.storage.base", "bot.notify.base", "bot.sources.base"}
@@ -37,7 +38,9 @@ def modules() -> dict[str, set[str]]:
         name = ".".join(rel.parts).removesuffix(".__init__")
         imports: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bot"):
+            if isinstance(node, ast.ImportFrom) and node.module == "bot":  # from bot import x
+                imports.update(f"bot.{a.name}" for a in node.names if not a.name.startswith("_"))
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bot"):
                 imports.add(node.module)
             elif isinstance(node, ast.Import):
                 imports.update(a.name for a in node.names if a.name.startswith("bot"))
@@ -46,6 +49,7 @@ def modules() -> dict[str, set[str]]:
 
 
 MODULES = modules()
+TOP |= {n for n in MODULES if n.startswith("bot.telegram")}  # the Telegram front end
 
 
 def test_the_package_was_scanned() -> None:
@@ -89,6 +93,14 @@ def test_nothing_below_the_top_imports_the_top(name: str) -> None:
     if name in TOP:
         return
     assert not (MODULES[name] & TOP), f"{name} imports {MODULES[name] & TOP}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("bot.telegram")))
+def test_telegram_handlers_reach_the_core_through_the_pipeline(name: str) -> None:
+    """The front end uses the pipeline's services, never a store or a notifier directly."""
+    adapters = {n for n in MODULES if n.startswith(("bot.storage", "bot.notify"))}
+    assert not (MODULES[name] & adapters), f"{name} imports {MODULES[name] & adapters}"
+    assert not (MODULES[name] & {"bot.service", "bot.cli", "bot.scheduler"})
 
 
 def test_pipeline_depends_on_interfaces_not_adapters() -> None:
