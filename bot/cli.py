@@ -533,7 +533,7 @@ async def _digest_now(
     ) as runtime:
         pipeline = runtime.pipeline
         if chat is not None:
-            if runtime.store.chat(chat) is None:
+            if runtime.pipeline.chats.chat(chat) is None:
                 raise ConfigError(f"unknown chat {chat}", fix="the chat must /start the bot first")
             ok = await pipeline.send_digest(chat)
             return 0 if ok else 1
@@ -567,7 +567,7 @@ async def _feeds(settings: Settings, action: str, file: Path | None, out: TextIO
             return 0
         now = pipeline.clock()
         for feed in pipeline.all_feeds():
-            state = runtime.store.feed_state(feed.url)
+            state = runtime.pipeline.reports.feed_state(feed)
             print(feed_health(feed, state, now, settings.timezone), file=out)
     return 0
 
@@ -630,7 +630,7 @@ async def _digest_markdown(settings: Settings, chat: int | None, out: TextIO) ->
 
     chat_id = CONSOLE_CHAT_ID if chat is None else chat
     async with open_runtime(settings, console=out) as runtime:
-        if runtime.store.chat(chat_id) is None:
+        if runtime.pipeline.chats.chat(chat_id) is None:
             raise ConfigError(f"unknown chat {chat_id}", fix="the chat must /start the bot first")
         print(runtime.pipeline.digest_markdown(chat_id), file=out, end="")
     return 0

@@ -33,6 +33,7 @@ from bot.services.feeds import FeedRegistry
 from bot.services.ingest import IngestProcessor
 from bot.services.refresh import CycleReport, FeedRefresher, FeedReport
 from bot.services.reports import REPORT_EVERY, OperatorReports
+from bot.services.settings import ChatSettings
 from bot.services.topics import TopicRegistry
 from bot.sources.base import FeedSource, FolderSource
 from bot.storage.base import NewItem, Store
@@ -45,8 +46,8 @@ class Pipeline:
     """The services, put together: ``topics`` (:class:`TopicRegistry`), ``ingest``
     (:class:`IngestProcessor`), ``feeds`` (:class:`FeedRegistry`), ``refresher``
     (:class:`FeedRefresher`), ``dispatcher`` (:class:`Dispatcher`), ``digests``
-    (:class:`DigestService`), ``reports`` (:class:`OperatorReports`) and ``feedback``
-    (:class:`FeedbackService`). The methods below
+    (:class:`DigestService`), ``reports`` (:class:`OperatorReports`), ``feedback``
+    (:class:`FeedbackService`) and ``chats`` (:class:`ChatSettings`). The methods below
     are theirs, offered here so that callers need one object."""
 
     def __init__(
@@ -116,6 +117,7 @@ class Pipeline:
         )
         self.digests = DigestService(store, self.dispatcher, self.registry, self.zones, clock)
         self.feedback = FeedbackService(store, self.registry, clock)
+        self.chats = ChatSettings(store, self.zones, clock)
 
     # ------------------------------------------------------------------ what callers read
     @property

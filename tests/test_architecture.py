@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,17 @@ def test_telegram_handlers_reach_the_core_through_the_pipeline(name: str) -> Non
     adapters = {n for n in MODULES if n.startswith(("bot.storage", "bot.notify"))}
     assert not (MODULES[name] & adapters), f"{name} imports {MODULES[name] & adapters}"
     assert not (MODULES[name] & {"bot.service", "bot.cli", "bot.scheduler"})
+
+
+def test_the_handlers_and_the_cli_never_touch_the_store() -> None:
+    """They call the services (``pipeline.chats``, ``pipeline.reports``…); only the service
+    and the CLI's set-up build a store and hand it to the pipeline."""
+    touching = []
+    for path in [*sorted((PACKAGE / "telegram").rglob("*.py")), PACKAGE / "cli.py"]:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"\.store\.\w+\(|pipeline\.store\b", line):
+                touching.append(f"{path.name}:{number}: {line.strip()}")
+    assert not touching
 
 
 def test_pipeline_depends_on_interfaces_not_adapters() -> None:

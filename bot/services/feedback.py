@@ -163,6 +163,10 @@ class FeedbackService:
             for kind in sorted(tuning.stopped)
         ]
 
+    def tunings(self, chat_id: int) -> dict[str, Tuning]:
+        """What the chat's votes made of its topics: topic id -> tuning."""
+        return self.store.tunings(chat_id)
+
     def allow(self, chat_id: int, key: str) -> Stopped | None:
         """Let a stopped kind reach the chat again (until :data:`~bot.feedback.STOP_AFTER`
         more 👎). :returns: the kind; None if no such kind is stopped."""

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from bot.models import BROADCAST_SOURCE, Item, OutgoingMessage
+from bot.models import BROADCAST_SOURCE, FeedConfig, FeedState, Item, OutgoingMessage
 from bot.render import esc
 from bot.services.chats import chat_kind
 from bot.services.dispatch import Dispatcher
-from bot.storage.base import Store
+from bot.storage.base import Stats, Store
 
 __all__ = ["REPORT_EVERY", "OperatorReports"]
 
@@ -82,3 +82,12 @@ class OperatorReports:
             text=text,
         )
         return self.store.add_broadcast(item, now)
+
+    def stats(self) -> tuple[Stats, int, tuple[int, int]]:
+        """The counts, the number of watches, and (👍, 👎) over every chat."""
+        store = self.store
+        return store.stats(self.clock()), len(store.watches()), store.feedback_counts()
+
+    def feed_state(self, feed: FeedConfig) -> FeedState:
+        """How the feed fares: its last status, error, success and next poll."""
+        return self.store.feed_state(feed.url)

@@ -59,9 +59,7 @@ class AdminHandlers(Handlers):
         """/stats: feeds ok and failing, items, alerts sent and pending (admins only)."""
         if not await self._admin(update):
             return
-        st = self.store.stats(self.clock())
-        watches = len(self.store.watches())
-        liked, disliked = self.store.feedback_counts()
+        st, watches, (liked, disliked) = self.pipeline.reports.stats()
         lines = [
             "<b>newsbot</b>",
             f"Feeds: {st.feeds_ok} ok, {st.feeds_failing} failing ({st.feeds_down} down), "
@@ -83,7 +81,9 @@ class AdminHandlers(Handlers):
         now = self.clock()
         lines = []
         for feed in self.pipeline.all_feeds():
-            text = feed_health(feed, self.store.feed_state(feed.url), now, self.pipeline.timezone)
+            text = feed_health(
+                feed, self.pipeline.reports.feed_state(feed), now, self.pipeline.timezone
+            )
             head, _, rest = text.partition("\n")
             lines.append((f"<b>{esc(head)}</b>\n{esc(rest)}", text))
         await self._reply_messages(
@@ -216,11 +216,10 @@ class AdminHandlers(Handlers):
         if me.status != "administrator" or not getattr(me, "can_post_messages", False):
             await self._reply(update, "❌ Make me an admin of the channel who may post messages.")
             return
-        self.store.upsert_chat(target.id, "channel", target.title or args[0], self.clock())
+        self.chats.register(target.id, "channel", target.title or args[0])
         wanted = args[1:]
         if wanted == ["off"]:
-            for topic_id in self.store.subscriptions(target.id):
-                self.store.unsubscribe(target.id, topic_id)
+            self.chats.unsubscribe_all(target.id)
             await self._reply(update, f"📣 {esc(args[0])} gets no more alerts.")
             return
         topics = [self._find_topic(word) for word in wanted]
@@ -230,10 +229,9 @@ class AdminHandlers(Handlers):
                 update, f"Unknown topic {esc(unknown[0])}. Topics:\n{self._topic_list()}"
             )
             return
-        now = self.clock()
         for topic in topics:
             assert topic is not None
-            self.store.subscribe(target.id, topic.id, now)
-        routed = self.store.subscriptions(target.id)
+            self.chats.subscribe(target.id, topic.id)
+        routed = self.chats.subscriptions(target.id)
         names = ", ".join(esc(t.name) for t in self.topics.values() if t.id in routed)
         await self._reply(update, f"📣 {esc(args[0])} gets alerts of: {names or 'nothing'}.")

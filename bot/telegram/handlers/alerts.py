@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from telegram import CallbackQuery, Update
 from telegram.ext import ContextTypes
 
@@ -71,8 +69,7 @@ class AlertHandlers(Handlers):
             return
         query, chat_id, action = pressed
         topic_id = action.arg
-        until = self.clock() + timedelta(hours=24)
-        self.store.mute(chat_id, topic_id, until)
+        until = self.chats.mute(chat_id, topic_id)
         topic = self.topics.get(topic_id)
         name = topic.name if topic else topic_id
         await query.answer(f"{name} muted until {self._local(chat_id, until)}")
@@ -83,12 +80,11 @@ class AlertHandlers(Handlers):
         if pressed is None:
             return
         query, chat_id, action = pressed
-        found = self.store.item_story(int(action.arg))
-        if found is None:
+        try:
+            _, until = self.chats.mute_story_of(chat_id, int(action.arg))
+        except LookupError:
             await query.answer("That item is no longer stored.")
             return
-        until = self.clock() + timedelta(hours=24)
-        self.store.mute(chat_id, f"story:{found[0]}", until)
         await query.answer(f"This story is muted until {self._local(chat_id, until)}")
 
     async def more_like_this(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -102,12 +98,12 @@ class AlertHandlers(Handlers):
         message = query.message
         task = None
         if message is not None and await self._may_change(update, context):
-            task = self.store.alert_for_message(chat_id, message.message_id)
+            task = self.chats.alert(chat_id, message.message_id)
         if task is None or not task.item_ref:
             await query.answer()
         else:
             await self._vote(query, chat_id, task.item_ref, 1)
-        entries = self.store.recent_matches([topic_id], limit=5)
+        entries = self.chats.latest([topic_id])
         await self._reply_messages(
             update,
             render_latest(entries, self.topics, self.pipeline.timezone, self._topic_name(topic_id)),

@@ -30,7 +30,7 @@ class Handlers:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.pipeline = pipeline
-        self.store = pipeline.store
+        self.chats = pipeline.chats
         self.admins = admins
         self.default_digest = default_digest
         self.clock = clock
@@ -44,7 +44,7 @@ class Handlers:
         if chat is None:
             return None
         title = chat.title or chat.username or chat.full_name or ""
-        self.store.upsert_chat(chat.id, chat.type, title, self.clock())
+        self.chats.register(chat.id, chat.type, title)
         return chat.id
 
     def _find_topic(self, word: str) -> Topic | None:
@@ -117,9 +117,7 @@ class Handlers:
         return chat_id
 
     def _local(self, chat_id: int, when: datetime) -> str:
-        chat = self.store.chat(chat_id)
-        tz = self.pipeline.chat_timezone(chat.timezone if chat else None)
-        return when.astimezone(tz).strftime("%d %b %H:%M")
+        return self.chats.local(chat_id, when)
 
     def _topic_name(self, topic_id: str) -> str:
         topic = self.topics.get(topic_id)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -14,6 +13,8 @@ from bot.feedback import kind_label
 from bot.models import MODES
 from bot.pacing import parse_clock
 from bot.render import esc
+from bot.routing import story_mute
+from bot.services.settings import MAX_MUTE_HOURS
 from bot.telegram.handlers.base import Handlers
 
 __all__ = ["DEFAULT_QUIET", "SettingsHandlers"]
@@ -25,13 +26,13 @@ class SettingsHandlers(Handlers):
     """How a chat receives its alerts and digest."""
 
     def _settings_view(self, chat_id: int) -> tuple[str, InlineKeyboardMarkup]:
-        chat = self.store.chat(chat_id)
+        chat = self.chats.chat(chat_id)
         tz = (chat.timezone if chat else None) or f"{self.pipeline.timezone.key} (default)"
         at = (chat.digest_time if chat else None) or f"{self.default_digest} (default)"
         previews = "on" if chat and chat.previews else "off"
         quiet = f"{chat.quiet_start}–{chat.quiet_end}" if chat and chat.quiet_start else "off"
-        modes = self.store.modes(chat_id)
-        urgent = self.store.urgent_topics(chat_id)
+        modes = self.chats.modes(chat_id)
+        urgent = self.chats.urgent_topics(chat_id)
         lines = [
             "<b>Settings</b>",
             f"Timezone: {esc(tz)} — /timezone <code>Europe/Berlin</code>",
@@ -49,7 +50,7 @@ class SettingsHandlers(Handlers):
                 InlineKeyboardButton(f"🌙 Quiet: {quiet}", callback_data=actions.setting("quiet")),
             ]
         ]
-        muted = self.store.mutes(chat_id, self.clock())
+        muted = self.chats.mutes(chat_id)
         for key, until in muted.items():
             topic = self.topics.get(key)
             name = "a story" if key.startswith("story:") else (topic.name if topic else key)
@@ -73,7 +74,7 @@ class SettingsHandlers(Handlers):
                     )
                 ]
             )
-        for topic_id, tuning in self.store.tunings(chat_id).items():
+        for topic_id, tuning in self.pipeline.feedback.tunings(chat_id).items():
             if tuning.threshold is not None:
                 lines.append(
                     f"🎚 {esc(self._topic_name(topic_id))}: learned alerts from a score of "
@@ -107,33 +108,30 @@ class SettingsHandlers(Handlers):
         if pressed is None:
             return
         query, chat_id, action = pressed
-        chat = self.store.chat(chat_id)
+        chat = self.chats.chat(chat_id)
         what, arg = action.args[0], ":".join(action.args[1:])
         if what == "previews":
-            self.store.update_chat(chat_id, {"previews": not (chat and chat.previews)})
+            self.chats.update(chat_id, previews=not (chat and chat.previews))
         elif what == "quiet":
             if chat and chat.quiet_start:
-                self._set_quiet(chat_id, None)
+                self.chats.set_quiet(chat_id, None)
             else:
-                self._set_quiet(chat_id, DEFAULT_QUIET)
+                self.chats.set_quiet(chat_id, DEFAULT_QUIET)
         elif what == "unmute":
-            self.store.unmute(chat_id, arg)
+            self.chats.unmute(chat_id, arg)
         elif what == "allow":
             if self.pipeline.feedback.allow(chat_id, arg) is None:
                 await query.answer("That kind of alert is not stopped any more.")
                 return
         elif what in ("urg", "mode"):
-            topic_id = arg
-            current = self.store.modes(chat_id).get(topic_id)
-            if current is None:
+            changed = (
+                self.chats.set_urgent(chat_id, arg)
+                if what == "urg"
+                else self.chats.next_mode(chat_id, arg)
+            )
+            if changed is None:
                 await query.answer("Not subscribed to that topic any more.")
                 return
-            if what == "urg":
-                urgent = topic_id in self.store.urgent_topics(chat_id)
-                self.store.set_urgent(chat_id, topic_id, not urgent)
-            else:
-                following = MODES[(MODES.index(current) + 1) % len(MODES)]
-                self.store.set_mode(chat_id, topic_id, following)
         else:
             await query.answer("That button is from an older version; send /settings again.")
             return
@@ -154,7 +152,7 @@ class SettingsHandlers(Handlers):
                 update, "❓ Send an IANA timezone, e.g. /timezone <code>Europe/Berlin</code>"
             )
             return
-        self.store.update_chat(chat_id, {"timezone": name})
+        self.chats.update(chat_id, timezone=name)
         await self._reply(update, f"🕒 Timezone set to <b>{esc(name)}</b>.")
 
     async def digest_time(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -164,7 +162,7 @@ class SettingsHandlers(Handlers):
             return
         raw = (context.args or [""])[0]
         if raw == "default":
-            self.store.update_chat(chat_id, {"digest_time": None})
+            self.chats.update(chat_id, digest_time=None)
             await self._reply(update, f"Digest back at the default time, {self.default_digest}.")
             return
         clock = parse_clock(raw)
@@ -172,7 +170,7 @@ class SettingsHandlers(Handlers):
             await self._reply(update, "❓ Send a time, e.g. /digesttime <code>07:30</code>")
             return
         value = clock.strftime("%H:%M")
-        self.store.update_chat(chat_id, {"digest_time": value})
+        self.chats.update(chat_id, digest_time=value)
         await self._reply(update, f"📰 Your digest comes at <b>{value}</b> every day.")
 
     async def mode(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -187,7 +185,7 @@ class SettingsHandlers(Handlers):
                 update, "Send /mode <code>topic</code> <code>instant|digest|both</code>"
             )
             return
-        if not self.store.set_mode(chat_id, topic.id, args[1]):
+        if not self.chats.set_mode(chat_id, topic.id, args[1]):
             await self._reply(update, f"Subscribe to <b>{esc(topic.name)}</b> first.")
             return
         await self._reply(update, f"<b>{esc(topic.name)}</b>: {args[1]}.")
@@ -201,14 +199,8 @@ class SettingsHandlers(Handlers):
         if choice not in ("on", "off"):
             await self._reply(update, "Send /previews <code>on</code> or <code>off</code>")
             return
-        self.store.update_chat(chat_id, {"previews": choice == "on"})
+        self.chats.update(chat_id, previews=choice == "on")
         await self._reply(update, f"Link previews {choice}.")
-
-    def _set_quiet(self, chat_id: int, hours: tuple[str, str] | None) -> None:
-        start, end = hours or (None, None)
-        self.store.update_chat(chat_id, {"quiet_start": start, "quiet_end": end})
-        # What was held for the old hours goes out now (or is held again by the new ones).
-        self.store.release_chat(chat_id, self.clock())
 
     async def quiet(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/quiet HH:MM-HH:MM | off: alerts are held in these hours (the chat's time), except
@@ -218,7 +210,7 @@ class SettingsHandlers(Handlers):
             return
         raw = "".join(context.args or []).replace("–", "-")
         if raw.lower() == "off":
-            self._set_quiet(chat_id, None)
+            self.chats.set_quiet(chat_id, None)
             await self._reply(update, "☀️ Quiet hours off: held alerts are on their way.")
             return
         start, _, end = raw.partition("-")
@@ -231,7 +223,7 @@ class SettingsHandlers(Handlers):
             )
             return
         hours = (begins.strftime("%H:%M"), ends.strftime("%H:%M"))
-        self._set_quiet(chat_id, hours)
+        self.chats.set_quiet(chat_id, hours)
         await self._reply(
             update,
             f"🌙 Quiet hours {hours[0]}–{hours[1]}: alerts wait until they end, except "
@@ -247,18 +239,16 @@ class SettingsHandlers(Handlers):
         topic = self._find_topic(args[0]) if args else None
         choice = args[1].lower() if len(args) > 1 else None
         if topic is None or choice not in (None, "on", "off"):
-            marked = ", ".join(sorted(self.store.urgent_topics(chat_id))) or "none"
+            marked = ", ".join(sorted(self.chats.urgent_topics(chat_id))) or "none"
             await self._reply(
                 update,
                 f"Urgent topics: {esc(marked)}.\nSend /urgent <code>topic</code> [on|off]",
             )
             return
-        urgent = (
-            topic.id not in self.store.urgent_topics(chat_id)
-            if choice is None
-            else (choice == "on")
+        urgent = self.chats.set_urgent(
+            chat_id, topic.id, None if choice is None else choice == "on"
         )
-        if not self.store.set_urgent(chat_id, topic.id, urgent):
+        if urgent is None:
             await self._reply(update, f"Subscribe to <b>{esc(topic.name)}</b> first.")
             return
         state = "⚡ urgent: first in line, even in quiet hours" if urgent else "normal"
@@ -278,25 +268,23 @@ class SettingsHandlers(Handlers):
             return
         topic = self._find_topic(args[0]) if args else None
         hours = args[1] if len(args) > 1 else "24"
-        if topic is None or not hours.isdigit() or not 1 <= int(hours) <= 24 * 30:
+        if topic is None or not hours.isdigit() or not 1 <= int(hours) <= MAX_MUTE_HOURS:
             await self._reply(update, "Send /mute <code>topic</code> <code>hours</code> (1–720)")
             return
-        until = self.clock() + timedelta(hours=int(hours))
-        self.store.mute(chat_id, topic.id, until)
+        until = self.chats.mute(chat_id, topic.id, int(hours))
         await self._reply(
             update, f"🔕 <b>{esc(topic.name)}</b> muted until {self._local(chat_id, until)}."
         )
 
     async def _mute_story(self, update: Update, chat_id: int, message_id: int, hours: str) -> None:
-        alert = self.store.alert_for_message(chat_id, message_id)
+        alert = self.chats.alert(chat_id, message_id)
         if alert is None or not alert.item.story:
             await self._reply(update, "Reply to one of my alerts to mute its story.")
             return
-        if not 1 <= int(hours) <= 24 * 30:
+        if not 1 <= int(hours) <= MAX_MUTE_HOURS:
             await self._reply(update, "Mute a story for 1 to 720 hours.")
             return
-        until = self.clock() + timedelta(hours=int(hours))
-        self.store.mute(chat_id, f"story:{alert.item.story}", until)
+        until = self.chats.mute(chat_id, story_mute(alert.item.story), int(hours))
         await self._reply(
             update,
             f"🔕 The story “{esc(alert.item.title[:120])}” is muted until "
@@ -313,5 +301,5 @@ class SettingsHandlers(Handlers):
         if topic is None:
             await self._reply(update, "Send /unmute <code>topic</code>")
             return
-        self.store.unmute(chat_id, topic.id)
+        self.chats.unmute(chat_id, topic.id)
         await self._reply(update, f"🔊 <b>{esc(topic.name)}</b> unmuted.")

@@ -20,7 +20,7 @@ class TopicHandlers(Handlers):
     """Which topics a chat follows."""
 
     def _keyboard(self, chat_id: int) -> InlineKeyboardMarkup:
-        mine = self.store.subscriptions(chat_id)
+        mine = self.chats.subscriptions(chat_id)
         rows = [
             [
                 InlineKeyboardButton(
@@ -73,11 +73,11 @@ class TopicHandlers(Handlers):
         if topic is None:
             await query.answer("That topic no longer exists.")
             return
-        if topic.id in self.store.subscriptions(chat_id):
-            self.store.unsubscribe(chat_id, topic.id)
+        if topic.id in self.chats.subscriptions(chat_id):
+            self.chats.unsubscribe(chat_id, topic.id)
             await query.answer(f"Unsubscribed from {topic.name}")
         else:
-            self.store.subscribe(chat_id, topic.id, self.clock())
+            self.chats.subscribe(chat_id, topic.id)
             await query.answer(f"Subscribed to {topic.name}")
         await query.edit_message_reply_markup(reply_markup=self._keyboard(chat_id))
 
@@ -114,14 +114,14 @@ class TopicHandlers(Handlers):
                 known = ", ".join(f"<code>{esc(t)}</code>" for t in self.topics)
                 lines.append(f"❓ Unknown topic <code>{esc(word)}</code>. Topics: {known}")
             elif subscribe:
-                new = self.store.subscribe(chat_id, topic.id, self.clock())
+                new = self.chats.subscribe(chat_id, topic.id)
                 lines.append(
                     f"✅ Subscribed to <b>{esc(topic.name)}</b>."
                     if new
                     else f"You were already subscribed to <b>{esc(topic.name)}</b>."
                 )
             else:
-                gone = self.store.unsubscribe(chat_id, topic.id)
+                gone = self.chats.unsubscribe(chat_id, topic.id)
                 lines.append(
                     f"Unsubscribed from <b>{esc(topic.name)}</b>."
                     if gone
@@ -134,7 +134,7 @@ class TopicHandlers(Handlers):
         chat_id = self._register_chat(update)
         if chat_id is None:
             return
-        mine = [t for t in self.topics.values() if t.id in self.store.subscriptions(chat_id)]
+        mine = [t for t in self.topics.values() if t.id in self.chats.subscriptions(chat_id)]
         if not mine:
             await self._reply(
                 update, "You follow no topics yet. Pick some:", reply_markup=self._keyboard(chat_id)
@@ -157,9 +157,9 @@ class TopicHandlers(Handlers):
                 return
             ids, title = [topic.id], topic.name
         else:
-            ids = sorted(self.store.subscriptions(chat_id)) or list(self.topics)
-            title = "your topics" if self.store.subscriptions(chat_id) else "all topics"
-        entries = self.store.recent_matches(ids, limit=5)
+            ids = sorted(self.chats.subscriptions(chat_id)) or list(self.topics)
+            title = "your topics" if self.chats.subscriptions(chat_id) else "all topics"
+        entries = self.chats.latest(ids)
         await self._reply_messages(
             update, render_latest(entries, self.topics, self.pipeline.timezone, title)
         )
@@ -169,7 +169,7 @@ class TopicHandlers(Handlers):
         chat_id = self._register_chat(update)
         if chat_id is None:
             return
-        if not self.store.subscriptions(chat_id):
+        if not self.chats.subscriptions(chat_id):
             await self._reply(update, "You follow no topics yet: /topics")
             return
         # Through the outbox: paced with the alerts, and retried if Telegram asks us to wait.

@@ -105,7 +105,7 @@ class WatchHandlers(Handlers):
         chat_id = self._register_chat(update)
         if chat_id is None:
             return
-        mine = self.store.watches(chat_id)
+        mine = self.chats.watches(chat_id)
         if not mine:
             await self._reply(update, "No watches yet. /watch <code>name</code> <code>query</code>")
             return
@@ -151,7 +151,7 @@ class WatchHandlers(Handlers):
                 update, "Reply <b>/why</b> to one of my alerts to see why it matched."
             )
             return
-        task = self.store.alert_for_message(chat_id, original.message_id)
+        task = self.chats.alert(chat_id, original.message_id)
         if task is None:
             await self._reply(update, "That message is not one of my alerts.")
             return
