@@ -302,13 +302,24 @@ class DocumentFingerprint:
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
-    """A message ready to send: Telegram HTML, and the same as plain text for other channels."""
+    """A message ready to send, as a view of one content in each channel's format: Telegram
+    HTML, plain text, and Markdown (filled in for the channels that show it, from the HTML:
+    see :func:`bot.services.dispatch.fit`), with buttons where the channel has them."""
 
     html: str
     plain: str
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
-    """Rows of (label, callback data) buttons, where the channel has them (Telegram)."""
+    """Rows of (label, button data) buttons (:mod:`bot.actions`), where the channel has them."""
     previews: bool = False
+    markdown: str = ""
+
+    def text(self, format: str) -> str:
+        """The message in ``format`` (``html``, ``markdown`` or ``plain``)."""
+        if format == "html":
+            return self.html
+        if format == "markdown":
+            return self.markdown or self.plain
+        return self.plain
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from bot.config import WatchLimits
 from bot.match import Matcher
 from bot.models import Chat, FeedConfig, Item, Match, OutgoingMessage, RawEntry, Topic, Watch
-from bot.notify.base import Notifier
+from bot.notify.base import Notifier, Notifiers
 from bot.pacing import Pacer, Rates
 from bot.query import Node
 from bot.services.chats import Zones
@@ -164,7 +164,7 @@ class Pipeline:
         return self.dispatcher.owner
 
     @property
-    def notifiers(self) -> dict[str, Notifier]:
+    def notifiers(self) -> Notifiers:
         return self.dispatcher.notifiers
 
     @property

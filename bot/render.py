@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot import actions
 from bot.digest import Briefing, StoryLine, build_briefing
+from bot.markdown import md_escape as _md
 from bot.models import (
     DeliveryTask,
     DigestEntry,
@@ -448,11 +449,6 @@ def digest_markdown(
             out.append(f"- … and {more} more")
         out.append("")
     return "\n".join(out)
-
-
-def _md(text: str) -> str:
-    """Escape what Markdown would read as markup."""
-    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", text)
 
 
 def render_latest(

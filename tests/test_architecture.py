@@ -26,6 +26,7 @@ PURE = {
     "bot.learn",
     "bot.feedback",
     "bot.actions",
+    "bot.markdown",
 }
 BOTTOM = {"bot.models", "bot.errors", "bot.redact"}
 INTERFACES = {"bot.storage.base", "bot.notify.base", "bot.sources.base"}

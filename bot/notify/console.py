@@ -6,7 +6,7 @@ import sys
 from typing import TextIO
 
 from bot.models import OutgoingMessage
-from bot.notify.base import Notifier
+from bot.notify.base import Capabilities, Notifier
 from bot.redact import strip_controls
 
 __all__ = ["ConsoleNotifier"]
@@ -15,6 +15,9 @@ __all__ = ["ConsoleNotifier"]
 class ConsoleNotifier(Notifier):
     """Writes each message as plain text, between rules, to ``stream`` (stdout by default),
     without control characters."""
+
+    # It "edits" by printing the updated alert again, marked as such.
+    capabilities = Capabilities(format="plain", edits=True, max_length=1_000_000)
 
     def __init__(self, stream: TextIO | None = None, label: str = "") -> None:
         self.stream = stream

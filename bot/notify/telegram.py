@@ -26,7 +26,7 @@ from telegram.error import (
 
 from bot.errors import ChatMoved, ChatUnavailable, DeliveryError, MessageTooLong, RetryLater
 from bot.models import OutgoingMessage
-from bot.notify.base import Notifier
+from bot.notify.base import Capabilities, Notifier
 from bot.redact import Redactor
 
 __all__ = ["TelegramNotifier"]
@@ -49,6 +49,10 @@ class TelegramNotifier(Notifier):
 
     It sends at once: the pipeline paces sends per chat and overall (:mod:`bot.pacing`).
     """
+
+    capabilities = Capabilities(
+        format="html", buttons=True, edits=True, max_length=4096, paced=True
+    )
 
     def __init__(self, bot: Bot, *, link_previews: bool = False) -> None:
         self.bot = bot

@@ -19,6 +19,7 @@ from typing import TypeGuard
 
 from bot.errors import ChatMoved, ChatUnavailable, DeliveryError, MessageTooLong, RetryLater
 from bot.intervals import backoff
+from bot.markdown import to_markdown
 from bot.models import (
     BROADCAST_SOURCE,
     DeliveryTask,
@@ -26,13 +27,20 @@ from bot.models import (
     OutgoingMessage,
     QueuedMessage,
 )
-from bot.notify.base import Notifier
+from bot.notify.base import Capabilities, Notifier, Notifiers
 from bot.pacing import Pacer, Rates, parse_clock, quiet_until
-from bot.render import MAX_MESSAGE, render_alert, render_announcement, render_digest, split_message
+from bot.render import (
+    MAX_MESSAGE,
+    render_alert,
+    render_announcement,
+    render_digest,
+    split_message,
+    visible_length,
+)
 from bot.services.chats import Zones
 from bot.services.topics import TopicRegistry
 from bot.services.updates import StoryUpdates
-from bot.storage.base import CONSOLE_CHAT_ID, Store
+from bot.storage.base import Store
 
 __all__ = ["DeliveryReport", "Dispatcher", "Outgoing", "process_owner", "send_message"]
 
@@ -52,23 +60,35 @@ def process_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+def fit(message: OutgoingMessage, capabilities: Capabilities) -> OutgoingMessage:
+    """``message`` as the channel can show it: no buttons where it has none, its Markdown
+    written where it shows Markdown."""
+    if message.buttons and not capabilities.buttons:
+        message = replace(message, buttons=())
+    if capabilities.format == "markdown" and not message.markdown:
+        message = replace(message, markdown=to_markdown(message.html))
+    return message
+
+
 async def send_message(notifier: Notifier, chat_id: int, message: OutgoingMessage) -> int | None:
-    """Send ``message``; if the channel refuses its length, send it in parts (cut between
-    paragraphs or sentences, see :func:`bot.render.split_message`). :returns: the id of the
-    first part."""
-    try:
-        return await notifier.send(chat_id, message)
-    except MessageTooLong:
-        log.error("chat %s: a message was refused as too long; sending it in parts", chat_id)
+    """Send ``message`` as the channel can show it (:func:`fit`); longer than the channel
+    takes (or refused as too long), in parts, cut between paragraphs or sentences (see
+    :func:`bot.render.split_message`). :returns: the id of the first part."""
+    capabilities = notifier.capabilities
+    limit = min(MAX_MESSAGE, capabilities.max_length)
+    if visible_length(message.html) <= limit:
+        try:
+            return await notifier.send(chat_id, fit(message, capabilities))
+        except MessageTooLong:
+            log.error("chat %s: a message was refused as too long; sending it in parts", chat_id)
     first: int | None = None
-    limit = MAX_MESSAGE
     for part in split_message(message, limit):
         try:
-            message_id = await notifier.send(chat_id, part)
+            message_id = await notifier.send(chat_id, fit(part, capabilities))
         except MessageTooLong:  # the channel counts differently: cut smaller
             message_id = None
             for piece in split_message(part, limit // 2):
-                piece_id = await notifier.send(chat_id, piece)
+                piece_id = await notifier.send(chat_id, fit(piece, capabilities))
                 message_id = message_id if message_id is not None else piece_id
         first = first if first is not None else message_id
     return first
@@ -87,7 +107,8 @@ class DeliveryReport:
 
 class Dispatcher:
     """``await dispatcher.deliver_pending()`` sends what is due; ``kick()`` starts that in the
-    background. ``notifiers`` by channel: ``"telegram"`` and/or ``"console"``."""
+    background. ``notifiers``: the registry of channels (:class:`~bot.notify.base.Notifiers`,
+    or a mapping by channel name: ``"telegram"`` and/or ``"console"``)."""
 
     def __init__(
         self,
@@ -109,7 +130,7 @@ class Dispatcher:
         self.sleep = sleep
         """How the dispatcher waits for the pace to allow the next message (with
         ``monotonic``, a test's virtual time)."""
-        self.notifiers = dict(notifiers)
+        self.notifiers = notifiers if isinstance(notifiers, Notifiers) else Notifiers(notifiers)
         self.registry = registry
         self.zones = zones
         self.pacer = Pacer(rates or Rates())
@@ -137,7 +158,12 @@ class Dispatcher:
             await asyncio.wait({self._kicked}, timeout=timeout)
 
     def notifier_for(self, chat_id: int) -> Notifier | None:
-        return self.notifiers.get("console" if chat_id == CONSOLE_CHAT_ID else "telegram")
+        return self.notifiers.for_chat(chat_id)
+
+    def _paced(self, chat_id: int) -> bool:
+        """Whether the chat's channel has per-chat limits (Telegram's), as its notifier says."""
+        notifier = self.notifier_for(chat_id)
+        return notifier is not None and notifier.capabilities.paced
 
     def _kinds(self) -> set[str] | None:
         if "telegram" in self.notifiers and "console" in self.notifiers:
@@ -256,7 +282,7 @@ class Dispatcher:
                 if chat_id in busy:
                     continue
                 task = queues[chat_id][0]
-                if task.chat_kind != "console":
+                if self._paced(chat_id):
                     wait = self.pacer.wait(chat_id, task.chat_kind, self.monotonic())
                     if wait > 0:
                         soonest = wait if soonest is None else min(soonest, wait)

@@ -62,7 +62,7 @@ class StoryUpdates:
         head = None
         if task.head_sent and task.edit_message_id is not None:
             head = self.store.alert_for_message(task.chat_id, task.edit_message_id)
-        if head is None:
+        if head is None or not notifier.capabilities.edits:  # nothing it could edit
             return 0, self.store.mark_edited(task.chat_id, task.edit_of, None, now)
         sources = self.store.story_sources({head.item.story}).get(head.item.story, task.sources)
         head = replace(head, sources=sources, item_ref=task.edit_of, summary=self.summary(head))
