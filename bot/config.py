@@ -4,15 +4,8 @@ Nothing reads configuration at import time. :func:`load_settings` returns a froz
 :class:`Settings` that the CLI passes to every part that needs it. Every problem is a
 :class:`~bot.errors.ConfigError` naming the file, the line and the fix.
 
-Environment variables override secrets and paths:
-
-``TELEGRAM_BOT_TOKEN``        the bot token (never read from a file, never logged)
-``NEWSBOT_TELEGRAM_API_URL``  Bot API base URL, token appended (default Telegram's own)
-``NEWSBOT_DATA_DIR``          where the SQLite database lives (default ``./data``)
-``NEWSBOT_DOCUMENTS_DIR``     the documents folder (default from the config file)
-``NEWSBOT_TOPICS``            the topics file (default from the config file)
-``NEWSBOT_TIMEZONE``          the timezone for digests and times shown
-``NEWSBOT_ADMINS``            comma-separated Telegram user ids allowed to run admin commands
+The keys, their defaults and bounds, and the environment variables are listed in one place,
+:mod:`bot.config_schema`; the README's tables are generated from it.
 """
 
 from __future__ import annotations
@@ -29,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.config_schema import default, keys, option, typed
 from bot.errors import ConfigError, QueryError
 from bot.models import Example, FeedConfig, Topic
 from bot.pacing import Rates, parse_clock
@@ -46,7 +40,8 @@ __all__ = [
     "parse_clock",
 ]
 
-DEFAULT_API_URL = "https://api.telegram.org/bot"
+DEFAULT_API_URL = typed("telegram.api_url", str)
+_DIGEST_TIME = time.fromisoformat(typed("digest.time", str))
 _TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
 _ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 
@@ -55,10 +50,10 @@ _ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 class WatchLimits:
     """Limits on the private topics (/watch) each chat may create."""
 
-    per_chat: int = 10
-    query_chars: int = 300
-    regex: bool = False
-    test_seconds: float = 5.0
+    per_chat: int = typed("watches.per_chat", int)
+    query_chars: int = typed("watches.query_chars", int)
+    regex: bool = typed("watches.regex", bool)
+    test_seconds: float = typed("watches.test_seconds", float)
     """How long a chat's query may run over the recent items (/test, /watch's dry run)."""
 
 
@@ -73,42 +68,42 @@ class Settings:
     data_dir: Path
     documents_dir: Path | None
     feeds: tuple[FeedConfig, ...]
-    digest_time: time = time(8, 0)
+    digest_time: time = _DIGEST_TIME
     admins: frozenset[int] = frozenset()
     telegram_token: str | None = field(default=None, repr=False)
     telegram_api_url: str = DEFAULT_API_URL
-    fetch_timeout: float = 20.0
-    max_feed_bytes: int = 10_000_000
-    documents_interval: int = 60
-    retry_interval: int = 30
-    max_items_per_feed: int = 200
-    user_agent: str = "newsbot/0.1 (+https://github.com/newsbot)"
+    fetch_timeout: float = typed("polling.timeout", float)
+    max_feed_bytes: int = typed("polling.max_bytes", int)
+    documents_interval: int = typed("documents.interval", int)
+    retry_interval: int = typed("polling.retry_interval", int)
+    max_items_per_feed: int = typed("polling.max_items_per_feed", int)
+    user_agent: str = typed("polling.user_agent", str)
     aliases: Mapping[str, str] = field(default_factory=dict)
     topic_sources: tuple[Path, ...] = ()
     """The examples files the topics read (see :class:`TopicFile`)."""
     watches: WatchLimits = field(default_factory=lambda: WatchLimits())
     rates: Rates = field(default_factory=Rates)
-    concurrent_sends: int = 1
-    catch_up_after: int = 10
-    catch_up_minutes: int = 30
-    reload_interval: int = 30
-    poll_interval: int = 300
+    concurrent_sends: int = typed("telegram.concurrent_sends", int)
+    catch_up_after: int = typed("telegram.catch_up_after", int)
+    catch_up_minutes: int = typed("telegram.catch_up_minutes", int)
+    reload_interval: int = typed("polling.reload_interval", int)
+    poll_interval: int = typed("polling.interval", int)
     """Seconds between polls of a feed that sets none (also feeds added in chats)."""
-    max_poll_interval: int = 7200
+    max_poll_interval: int = typed("polling.max_interval", int)
     """The longest wait between polls of a feed that publishes rarely."""
-    poll_concurrency: int = 20
+    poll_concurrency: int = typed("polling.concurrency", int)
     """Feeds fetched at once (and at most 2 per host)."""
-    feed_tick: int = 10
+    feed_tick: int = typed("polling.tick", int)
     """Seconds between looks for feeds that are due."""
     admin_chat: int | None = None
     """Where operator reports go; None: each admin's private chat."""
-    allow_private_feeds: bool = False
+    allow_private_feeds: bool = typed("polling.allow_private_feeds", bool)
     """May feeds added with /addfeed point at loopback or private addresses?"""
-    parse_timeout: float = 20.0
+    parse_timeout: float = typed("polling.parse_timeout", float)
     """Seconds one feed may take to parse (in a worker process, killed at the deadline)."""
-    parse_memory_mb: int = 512
+    parse_memory_mb: int = typed("polling.parse_memory_mb", int)
     """Address space of a parsing worker process, its own ~50 MB included."""
-    parse_workers: int = 1
+    parse_workers: int = typed("polling.parse_workers", int)
     """Worker processes parsing feeds at once."""
 
     @property
@@ -211,6 +206,26 @@ class _Table:
                 raise self.fail(
                     key, "unknown key", fix=f"allowed keys: {', '.join(sorted(allowed))}"
                 )
+
+    def int_option(self, name: str) -> int:
+        """The option ``table.key`` (:mod:`bot.config_schema`): its value, or its default."""
+        found = option(name)
+        return self.get_int(found.key, typed(name, int), int(found.minimum or 0))
+
+    def float_option(self, name: str) -> float:
+        found = option(name)
+        return self.get_float(found.key, typed(name, float), float(found.minimum or 0.0))
+
+    def str_option(self, name: str) -> str:
+        found = option(name)
+        return self.get_str(found.key, str(found.default)) or str(found.default)
+
+    def bool_option(self, name: str) -> bool:
+        found = option(name)
+        value = self.data.get(found.key, found.default)
+        if not isinstance(value, bool):
+            raise self.fail(found.key, "must be true or false")
+        return value
 
     def get_str(self, key: str, default: str | None) -> str | None:
         value = self.data.get(key, default)
@@ -555,48 +570,23 @@ def load_settings(
     data, text = _read_toml(path, "config file")
     base = path.parent
     root = _Table(data, text, path, "")
-    root.check_keys(
-        {
-            "timezone",
-            "topics",
-            "data_dir",
-            "telegram",
-            "documents",
-            "digest",
-            "polling",
-            "feeds",
-            "watches",
-        }
-    )
-    tz_name = env.get("NEWSBOT_TIMEZONE") or root.get_str("timezone", "UTC") or "UTC"
+    root.check_keys(keys("") | {"telegram", "documents", "digest", "polling", "feeds", "watches"})
+    tz_name = env.get("NEWSBOT_TIMEZONE") or root.str_option("timezone")
     timezone = _parse_timezone(tz_name, root, "timezone")
 
     topics_path = topics_override or (
         Path(env["NEWSBOT_TOPICS"])
         if env.get("NEWSBOT_TOPICS")
-        else base / (root.get_str("topics", "topics.toml") or "topics.toml")
+        else base / root.str_option("topics")
     )
     topic_file = load_topic_file(topics_path)
 
     telegram = root.table("telegram")
-    telegram.check_keys(
-        {
-            "admins",
-            "api_url",
-            "messages_per_second",
-            "chat_messages_per_second",
-            "group_messages_per_minute",
-            "concurrent_sends",
-            "catch_up_after",
-            "catch_up_minutes",
-            "admin_chat",
-        }
-    )
-    default = Rates()
+    telegram.check_keys(keys("telegram"))
     rates = Rates(
-        overall=telegram.get_float("messages_per_second", default.overall, minimum=0.1),
-        private=telegram.get_float("chat_messages_per_second", default.private, minimum=0.01),
-        group=telegram.get_float("group_messages_per_minute", default.group * 60, minimum=0.1) / 60,
+        overall=telegram.float_option("telegram.messages_per_second"),
+        private=telegram.float_option("telegram.chat_messages_per_second"),
+        group=telegram.float_option("telegram.group_messages_per_minute") / 60,
     )
     admins = _parse_admins(telegram.data.get("admins", []), telegram)
     if env.get("NEWSBOT_ADMINS"):
@@ -606,14 +596,10 @@ def load_settings(
             raise ConfigError(
                 "NEWSBOT_ADMINS must be comma-separated user ids", fix="NEWSBOT_ADMINS=123,456"
             ) from None
-    api_url = (
-        env.get("NEWSBOT_TELEGRAM_API_URL")
-        or telegram.get_str("api_url", DEFAULT_API_URL)
-        or DEFAULT_API_URL
-    )
+    api_url = env.get("NEWSBOT_TELEGRAM_API_URL") or telegram.str_option("telegram.api_url")
 
     documents = root.table("documents")
-    documents.check_keys({"path", "interval"})
+    documents.check_keys(keys("documents"))
     doc_path = env.get("NEWSBOT_DOCUMENTS_DIR") or documents.get_str("path", None)
     documents_dir = None
     if doc_path:
@@ -622,29 +608,10 @@ def load_settings(
             documents_dir = Path(doc_path)
 
     digest = root.table("digest")
-    digest.check_keys({"time"})
+    digest.check_keys(keys("digest"))
     polling = root.table("polling")
-    polling.check_keys(
-        {
-            "interval",
-            "timeout",
-            "max_bytes",
-            "retry_interval",
-            "max_items_per_feed",
-            "user_agent",
-            "reload_interval",
-            "allow_private_feeds",
-            "max_interval",
-            "concurrency",
-            "tick",
-            "parse_timeout",
-            "parse_memory_mb",
-            "parse_workers",
-        }
-    )
-    allow_private = polling.data.get("allow_private_feeds", False)
-    if not isinstance(allow_private, bool):
-        raise polling.fail("allow_private_feeds", "must be true or false")
+    polling.check_keys(keys("polling"))
+    allow_private = polling.bool_option("polling.allow_private_feeds")
     admin_chat = telegram.data.get("admin_chat")
     if admin_chat is not None and (isinstance(admin_chat, bool) or not isinstance(admin_chat, int)):
         raise telegram.fail(
@@ -652,19 +619,17 @@ def load_settings(
             "must be a chat id (a number)",
             fix="admin_chat = -1001234567890 (the group's id: /stats there shows it)",
         )
-    default_interval = polling.get_int("interval", 300, minimum=30)
+    default_interval = polling.int_option("polling.interval")
     watch_table = root.table("watches")
-    watch_table.check_keys({"per_chat", "query_chars", "regex", "test_seconds"})
-    regex = watch_table.data.get("regex", False)
-    if not isinstance(regex, bool):
-        raise watch_table.fail("regex", "must be true or false")
+    watch_table.check_keys(keys("watches"))
+    regex = watch_table.bool_option("watches.regex")
     watches = WatchLimits(
-        per_chat=watch_table.get_int("per_chat", 10, minimum=0),
-        query_chars=watch_table.get_int("query_chars", 300, minimum=10),
+        per_chat=watch_table.int_option("watches.per_chat"),
+        query_chars=watch_table.int_option("watches.query_chars"),
         regex=regex,
-        test_seconds=watch_table.get_float("test_seconds", 5.0, minimum=0.1),
+        test_seconds=watch_table.float_option("watches.test_seconds"),
     )
-    data_dir = Path(env.get("NEWSBOT_DATA_DIR") or root.get_str("data_dir", "data") or "data")
+    data_dir = Path(env.get("NEWSBOT_DATA_DIR") or root.str_option("data_dir"))
 
     return Settings(
         config_path=path,
@@ -678,29 +643,29 @@ def load_settings(
         feeds=_parse_feeds(
             data.get("feeds"), text, path, default_interval, {t.id for t in topic_file.topics}
         ),
-        digest_time=_parse_time(digest, "time", "08:00"),
+        digest_time=_parse_time(digest, "time", str(default("digest.time"))),
         admins=admins,
         telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
         telegram_api_url=api_url,
-        fetch_timeout=polling.get_float("timeout", 20.0, minimum=1.0),
-        max_feed_bytes=polling.get_int("max_bytes", 10_000_000, minimum=1024),
-        documents_interval=documents.get_int("interval", 60, minimum=5),
-        retry_interval=polling.get_int("retry_interval", 30, minimum=1),
-        max_items_per_feed=polling.get_int("max_items_per_feed", 200, minimum=1),
-        user_agent=polling.get_str("user_agent", Settings.user_agent) or Settings.user_agent,
+        fetch_timeout=polling.float_option("polling.timeout"),
+        max_feed_bytes=polling.int_option("polling.max_bytes"),
+        documents_interval=documents.int_option("documents.interval"),
+        retry_interval=polling.int_option("polling.retry_interval"),
+        max_items_per_feed=polling.int_option("polling.max_items_per_feed"),
+        user_agent=polling.str_option("polling.user_agent"),
         watches=watches,
         rates=rates,
-        concurrent_sends=telegram.get_int("concurrent_sends", 1, minimum=1),
-        catch_up_after=telegram.get_int("catch_up_after", 10, minimum=0),
-        catch_up_minutes=telegram.get_int("catch_up_minutes", 30, minimum=1),
-        reload_interval=polling.get_int("reload_interval", 30, minimum=1),
+        concurrent_sends=telegram.int_option("telegram.concurrent_sends"),
+        catch_up_after=telegram.int_option("telegram.catch_up_after"),
+        catch_up_minutes=telegram.int_option("telegram.catch_up_minutes"),
+        reload_interval=polling.int_option("polling.reload_interval"),
         admin_chat=admin_chat,
         allow_private_feeds=allow_private,
         poll_interval=default_interval,
-        max_poll_interval=polling.get_int("max_interval", 7200, minimum=60),
-        poll_concurrency=polling.get_int("concurrency", 20, minimum=1),
-        feed_tick=polling.get_int("tick", 10, minimum=1),
-        parse_timeout=polling.get_float("parse_timeout", 20.0, minimum=1.0),
-        parse_memory_mb=polling.get_int("parse_memory_mb", 512, minimum=128),
-        parse_workers=polling.get_int("parse_workers", 1, minimum=1),
+        max_poll_interval=polling.int_option("polling.max_interval"),
+        poll_concurrency=polling.int_option("polling.concurrency"),
+        feed_tick=polling.int_option("polling.tick"),
+        parse_timeout=polling.float_option("polling.parse_timeout"),
+        parse_memory_mb=polling.int_option("polling.parse_memory_mb"),
+        parse_workers=polling.int_option("polling.parse_workers"),
     )
