@@ -20,9 +20,9 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot import __version__, inflect
+from bot.clauses import explain_lines, model_lines
 from bot.config import Settings, load_settings, load_topic_file
 from bot.errors import ConfigError, NewsbotError, ParseError
-from bot.explain import explain_lines, model_lines
 from bot.feedback import kind_label
 from bot.logsetup import setup_logging
 from bot.match import Matcher, train_models

@@ -219,10 +219,10 @@ class Pipeline:
     def remove_watch(self, chat_id: int, name: str) -> bool:
         return self.registry.remove_watch(chat_id, name)
 
-    async def test_query(
+    async def dry_run_query(
         self, query: str, *, days: int = 7, best: int = 5
     ) -> tuple[int, int, list[tuple[Item, Match]]]:
-        return await self.registry.test_query(query, days=days, best=best)
+        return await self.registry.dry_run_query(query, days=days, best=best)
 
     # ------------------------------------------------------------------ ingest
     def process(

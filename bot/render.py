@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot import actions
-from bot.digest import Briefing, StoryLine, build_briefing
+from bot.briefing import Briefing, StoryLine, build_briefing
 from bot.markdown import md_escape as _md
 from bot.models import (
     DeliveryTask,

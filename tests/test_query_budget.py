@@ -76,4 +76,4 @@ def test_the_shared_check_refuses_a_regex_and_a_long_query(tmp_path: Path) -> No
 async def test_test_query_refuses_a_regex_when_watches_may_not(tmp_path: Path) -> None:
     p = pipeline(tmp_path, WatchLimits())
     with pytest.raises(QueryError, match="regular expressions are not allowed"):
-        await p.test_query("/ira+q/")
+        await p.dry_run_query("/ira+q/")

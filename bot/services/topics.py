@@ -156,7 +156,7 @@ class TopicRegistry:
         self.topics.pop(topic_id, None)
         return True
 
-    async def test_query(
+    async def dry_run_query(
         self, query: str, *, days: int = 7, best: int = 5
     ) -> tuple[int, int, list[tuple[Item, Match]]]:
         """Dry-run a chat's query on the items stored in the last ``days``.
@@ -204,7 +204,7 @@ def dry_run(
     seconds: float,
     monotonic: Callable[[], float],
 ) -> tuple[int, int, list[tuple[Item, Match]]]:
-    """:meth:`TopicRegistry.test_query`'s matching, on plain data (it runs in a worker
+    """:meth:`TopicRegistry.dry_run_query`'s matching, on plain data (it runs in a worker
     thread): (items searched, items matched, the ``best`` best matches).
 
     :raises QueryTooCostly: past ``seconds`` or :data:`~bot.match.RUN_BUDGET` steps.

@@ -42,7 +42,7 @@ class WatchHandlers(Handlers):
             return None
         self._trying.add(chat_id)
         try:
-            return await self.pipeline.test_query(query)
+            return await self.pipeline.dry_run_query(query)
         except QueryTooCostly as exc:
             await self._reply(update, f"❌ {esc(str(exc))}.{refused}")
             return None
