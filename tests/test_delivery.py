@@ -1,5 +1,5 @@
 """Delivery at Telegram's pace: the real python-telegram-bot Bot against the fake Bot API with
-its rate limits on. Rates are scaled up tenfold on both sides so the test takes seconds."""
+its rate limits on, both on one virtual clock (the pacer waits on it, the fake measures by it)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,14 @@ RATES = Rates().scaled(SCALE)
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as server:
+def virtual() -> VirtualTime:
+    """The time the pacer and the fake's rate limits share: it passes as the dispatcher waits."""
+    return VirtualTime()
+
+
+@pytest.fixture
+def fake(virtual: VirtualTime) -> Iterator[FakeBotAPI]:
+    with FakeBotAPI(clock=virtual.monotonic) as server:
         server.set_rate_limits(
             per_chat_per_second=1.0 * SCALE,
             global_per_second=30.0 * SCALE,
@@ -85,10 +91,10 @@ def _burst(pipeline: Pipeline, chats: int, per_chat: int) -> None:
 
 
 async def test_a_burst_to_many_chats_arrives_complete_in_order_without_a_429(
-    tmp_path: Path, fake: FakeBotAPI
+    tmp_path: Path, fake: FakeBotAPI, virtual: VirtualTime
 ) -> None:
     async with Bot(fake.token, base_url=fake.base_url) as bot:
-        pipeline = _pipeline(tmp_path, bot)
+        pipeline = _pipeline(tmp_path, bot, virtual=virtual)
         _burst(pipeline, chats=200, per_chat=5)
         report = await pipeline.deliver_pending()
     assert report.sent == 1000 and report.failed == 0
@@ -123,9 +129,11 @@ async def test_1000_alerts_to_200_chats_at_telegrams_own_limits_provoke_no_429(
         assert titles == [f"ISIS item {n:03d}" for n in range(5)], chat
 
 
-async def test_one_busy_chat_does_not_starve_the_others(tmp_path: Path, fake: FakeBotAPI) -> None:
+async def test_one_busy_chat_does_not_starve_the_others(
+    tmp_path: Path, fake: FakeBotAPI, virtual: VirtualTime
+) -> None:
     async with Bot(fake.token, base_url=fake.base_url) as bot:
-        pipeline = _pipeline(tmp_path, bot)
+        pipeline = _pipeline(tmp_path, bot, virtual=virtual)
         now = datetime.now(UTC)
         pipeline.store.upsert_chat(1, "private", "", now)
         pipeline.store.subscribe(1, "isis", now)
@@ -154,10 +162,10 @@ def test_pacer_spacing_follows_the_rates() -> None:
 
 
 async def test_a_server_error_is_retried_and_the_alert_arrives(
-    tmp_path: Path, fake: FakeBotAPI
+    tmp_path: Path, fake: FakeBotAPI, virtual: VirtualTime
 ) -> None:
     async with Bot(fake.token, base_url=fake.base_url) as bot:
-        pipeline = _pipeline(tmp_path, bot)
+        pipeline = _pipeline(tmp_path, bot, virtual=virtual)
         _burst(pipeline, chats=1, per_chat=1)
         fake.fail_next_with_server_error(1)
         first = await pipeline.deliver_pending()
@@ -186,11 +194,11 @@ def test_quiet_hours_span_midnight_and_follow_the_wall_clock() -> None:
 
 
 async def test_quiet_hours_hold_alerts_until_they_end_but_not_urgent_ones(
-    tmp_path: Path, fake: FakeBotAPI
+    tmp_path: Path, fake: FakeBotAPI, virtual: VirtualTime
 ) -> None:
     now = [datetime(2026, 11, 27, 23, 0, tzinfo=UTC)]
     async with Bot(fake.token, base_url=fake.base_url) as bot:
-        pipeline = _pipeline(tmp_path, bot, clock=lambda: now[0])
+        pipeline = _pipeline(tmp_path, bot, virtual=virtual, clock=lambda: now[0])
         store = pipeline.store
         store.upsert_chat(1, "private", "", now[0])
         store.subscribe(1, "isis", now[0])
@@ -212,10 +220,10 @@ async def test_quiet_hours_hold_alerts_until_they_end_but_not_urgent_ones(
 
 
 async def test_an_urgent_alert_goes_ahead_of_a_queued_burst(
-    tmp_path: Path, fake: FakeBotAPI
+    tmp_path: Path, fake: FakeBotAPI, virtual: VirtualTime
 ) -> None:
     async with Bot(fake.token, base_url=fake.base_url) as bot:
-        pipeline = _pipeline(tmp_path, bot)
+        pipeline = _pipeline(tmp_path, bot, virtual=virtual)
         _burst(pipeline, chats=50, per_chat=2)  # 100 ISIS alerts queued
         now = datetime.now(UTC)
         pipeline.store.upsert_chat(999, "private", "", now)
@@ -313,11 +321,11 @@ def _report(n: int, source: str, title: str, text: str) -> RawEntry:
 
 
 async def test_one_event_from_five_feeds_is_one_alert_edited_to_list_the_sources(
-    tmp_path: Path, fake: FakeBotAPI
+    tmp_path: Path, fake: FakeBotAPI, virtual: VirtualTime
 ) -> None:
     now = [T_EVENT]
     async with Bot(fake.token, base_url=fake.base_url) as bot:
-        pipeline = _pipeline(tmp_path, bot, clock=lambda: now[0])
+        pipeline = _pipeline(tmp_path, bot, virtual=virtual, clock=lambda: now[0])
         pipeline.store.upsert_chat(1, "private", "", now[0])
         pipeline.store.subscribe(1, "isis", now[0])
         for n, (source, title, text) in enumerate(SAME_EVENT):
@@ -342,10 +350,12 @@ async def test_one_event_from_five_feeds_is_one_alert_edited_to_list_the_sources
 
 
 async def test_a_story_whose_reports_arrive_before_its_alert_went_out_is_one_message(
-    tmp_path: Path, fake: FakeBotAPI
+    tmp_path: Path, fake: FakeBotAPI, virtual: VirtualTime
 ) -> None:
     async with Bot(fake.token, base_url=fake.base_url) as bot:
-        pipeline = _pipeline(tmp_path, bot, clock=lambda: T_EVENT + timedelta(hours=1))
+        pipeline = _pipeline(
+            tmp_path, bot, virtual=virtual, clock=lambda: T_EVENT + timedelta(hours=1)
+        )
         pipeline.store.upsert_chat(1, "private", "", T_EVENT)
         pipeline.store.subscribe(1, "isis", T_EVENT)
         for n, report in enumerate(SAME_EVENT):
@@ -366,11 +376,11 @@ NEWS_FOR_THE_STORY = (
 
 
 async def test_a_report_with_new_facts_is_a_new_alert_and_a_muted_story_is_silent(
-    tmp_path: Path, fake: FakeBotAPI
+    tmp_path: Path, fake: FakeBotAPI, virtual: VirtualTime
 ) -> None:
     now = [T_EVENT]
     async with Bot(fake.token, base_url=fake.base_url) as bot:
-        pipeline = _pipeline(tmp_path, bot, clock=lambda: now[0])
+        pipeline = _pipeline(tmp_path, bot, virtual=virtual, clock=lambda: now[0])
         for chat in (1, 2):
             pipeline.store.upsert_chat(chat, "private", "", now[0])
             pipeline.store.subscribe(chat, "isis", now[0])
@@ -395,11 +405,11 @@ async def test_a_report_with_new_facts_is_a_new_alert_and_a_muted_story_is_silen
 
 
 async def test_several_updates_waiting_for_one_alert_make_one_edit(
-    tmp_path: Path, fake: FakeBotAPI
+    tmp_path: Path, fake: FakeBotAPI, virtual: VirtualTime
 ) -> None:
     now = [T_EVENT]
     async with Bot(fake.token, base_url=fake.base_url) as bot:
-        pipeline = _pipeline(tmp_path, bot, clock=lambda: now[0])
+        pipeline = _pipeline(tmp_path, bot, virtual=virtual, clock=lambda: now[0])
         pipeline.store.upsert_chat(1, "private", "", now[0])
         pipeline.store.subscribe(1, "isis", now[0])
         pipeline.ingest([_report(0, *SAME_EVENT[0])])
@@ -414,11 +424,11 @@ async def test_several_updates_waiting_for_one_alert_make_one_edit(
 
 
 async def test_a_story_update_never_rewrites_a_while_you_were_away_digest(
-    tmp_path: Path, fake: FakeBotAPI
+    tmp_path: Path, fake: FakeBotAPI, virtual: VirtualTime
 ) -> None:
     now = [T_EVENT]
     async with Bot(fake.token, base_url=fake.base_url) as bot:
-        pipeline = _pipeline(tmp_path, bot, clock=lambda: now[0])
+        pipeline = _pipeline(tmp_path, bot, virtual=virtual, clock=lambda: now[0])
         pipeline.catch_up_after = 2
         pipeline.store.upsert_chat(1, "private", "", now[0])
         pipeline.store.subscribe(1, "isis", now[0])
