@@ -80,9 +80,14 @@ def test_pure_stages_import_only_bottom_and_pure(name: str) -> None:
 def test_adapters_import_only_their_base_and_the_bottom(name: str) -> None:
     package = name.rsplit(".", 1)[0]
     allowed = BOTTOM | {f"{package}.base"}
+    fastread = {n for n in MODULES if n.startswith("bot.sources.fastread")}
     if package == "bot.sources":  # the feed reader, its bounds and sandbox, the address guard
         allowed |= {"bot.sources.parse", "bot.sources.bounds", "bot.sources.sandbox"}
         allowed |= {"bot.sources.netguard"}
+        if name == "bot.sources.parse":  # the entry point composes the readers
+            allowed |= fastread
+    if package == "bot.sources.fastread":  # the readers compose one another, within the bounds
+        allowed |= fastread | {"bot.sources.bounds"}
     if package.startswith("bot.storage"):  # stores write what the pure routing stage decides
         allowed |= {"bot.routing", "bot.storage.base"}
     if "bot.storage.sqlite" in (name, package):  # the SQLite store's modules compose one another
@@ -147,9 +152,10 @@ def test_the_pipeline_only_puts_the_services_together() -> None:
     assert MODULES["bot.pipeline"] & services
 
 
-def test_no_storage_class_is_over_400_lines() -> None:
+@pytest.mark.parametrize("folder", ["storage", "sources"])
+def test_no_storage_or_sources_class_is_over_400_lines(folder: str) -> None:
     long = []
-    for path in sorted((PACKAGE / "storage").rglob("*.py")):
+    for path in sorted((PACKAGE / folder).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
                 lines = node.end_lineno - node.lineno + 1
@@ -161,3 +167,17 @@ def test_no_storage_class_is_over_400_lines() -> None:
 def test_the_learned_layer_imports_only_the_bottom() -> None:
     """bot.learn is a pure stage over examples and words: no query, no match, no I/O layer."""
     assert MODULES["bot.learn"] <= {"bot.models", "bot.errors"}
+
+
+def test_the_parser_preload_imports_every_reader_module() -> None:
+    """bot.sources.sandbox preloads bot.sources.parse in its fork server: importing it must
+    import every module of the readers, so that no worker imports one on its first parse."""
+    import subprocess
+    import sys
+
+    wanted = sorted(n for n in MODULES if n.startswith("bot.sources.fastread"))
+    code = "import sys, bot.sources.parse; print(' '.join(sorted(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert wanted and set(wanted) <= set(loaded), set(wanted) - set(loaded)

@@ -84,7 +84,9 @@ class ParserPool:
             if self._pool is None or not self._pool.active:
                 context = multiprocessing.get_context("forkserver")
                 # The fork server imports the parser (and the program's main module, which
-                # multiprocessing imports in every worker otherwise) once, before it forks.
+                # multiprocessing imports in every worker otherwise) once, before it forks;
+                # bot.sources.parse imports every module of bot.sources.fastread
+                # (tests/test_architecture.py checks that it does).
                 context.set_forkserver_preload(["__main__", "bot.sources.parse"])
                 pool = pebble.ProcessPool(
                     max_workers=self.limits.workers,
