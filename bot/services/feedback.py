@@ -112,8 +112,11 @@ class FeedbackService:
         model = self.registry.matcher.models.get(topic_id)
         return model.threshold if model is not None and model.active else None
 
-    def _retune(self, chat_id: int, topic_id: str, entries: Iterable[FeedbackEntry]) -> Tuning:
-        before = self.store.tunings(chat_id).get(topic_id, Tuning())
+    def _retune(
+        self, chat_id: int, topic_id: str, entries: Iterable[FeedbackEntry], before: Tuning
+    ) -> Tuning:
+        """The chat's tuning of the topic from its votes (``entries``), kept with what it
+        let in again (``before.allowed``), and stored."""
         tuning = tune(_votes(entries, topic_id), self._base(topic_id), before.allowed)
         self.store.set_tuning(chat_id, topic_id, tuning)
         return tuning
@@ -133,7 +136,7 @@ class FeedbackService:
         for match in mine.matches:
             topic_id = match.topic_id
             old = before.get(topic_id, Tuning())
-            new = self._retune(chat_id, topic_id, entries)
+            new = self._retune(chat_id, topic_id, entries, old)
             stopped += [
                 Stopped(topic_id, kind, kind_key(topic_id, kind))
                 for kind in sorted(new.stopped - old.stopped)

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from bot.config import WatchLimits
 from bot.errors import QueryError, QueryTooCostly
 from bot.learn import MIN_EXAMPLES, NotEnoughExamples, TopicModel, load_or_train
 from bot.match import RUN_BUDGET, CompiledTopic, Matcher, train_models
-from bot.models import Example, Item, Match, Topic, Watch, watch_topic_id
+from bot.models import Example, FeedbackEntry, Item, Match, Topic, Watch, watch_topic_id
 from bot.query import Budget, Node, Regex, leaves, parse_query
 from bot.storage.base import Store
 
@@ -61,7 +61,9 @@ class TopicRegistry:
         self.matcher = Matcher(topics, self.aliases)
         self.model_notes = train_models(self.matcher, topics, self.model_dir)
         self.topics: dict[str, Topic] = dict(self.config_topics)
-        for watch in self.store.watches():
+        watches = self.store.watches()
+        votes = _examples_by_topic(self.store.feedback()) if watches else {}  # one read
+        for watch in watches:
             try:
                 self._add_watch_topic(watch)
             except QueryError as exc:  # e.g. an alias it used is gone: keep the others
@@ -69,7 +71,10 @@ class TopicRegistry:
                     "watch %r of chat %s no longer compiles: %s", watch.name, watch.chat_id, exc
                 )
                 continue
-            self.matcher.set_filter(watch.topic_id, _filter(*self._votes_of(watch.topic_id)))
+            examples = votes.get((watch.chat_id, watch.topic_id), [])
+            self.matcher.set_filter(
+                watch.topic_id, _filter(watch.topic_id, examples, self.model_dir)
+            )
 
     def _add_watch_topic(self, watch: Watch) -> None:
         topic = watch.topic()
@@ -79,11 +84,8 @@ class TopicRegistry:
     def _votes_of(self, topic_id: str) -> tuple[str, list[Example], Path | None]:
         """A watch's votes as examples (read here: the store belongs to the event loop)."""
         chat_id = int(topic_id.split(":")[1])
-        examples = [
-            Example(e.item.title, e.item.description, e.value > 0, f"vote of chat {e.chat_id}")
-            for e in self.store.feedback(chat_id=chat_id, topic_id=topic_id)
-        ]
-        return topic_id, examples, self.model_dir
+        votes = _examples_by_topic(self.store.feedback(chat_id=chat_id, topic_id=topic_id))
+        return topic_id, votes.get((chat_id, topic_id), []), self.model_dir
 
     async def learn_watch(self, topic_id: str) -> TopicModel | None:
         """Train a watch's filter from its chat's votes (in a worker thread), and use it.
@@ -180,6 +182,18 @@ class TopicRegistry:
             self.limits.test_seconds,
             self.monotonic,
         )
+
+
+def _examples_by_topic(entries: Iterable[FeedbackEntry]) -> dict[tuple[int, str], list[Example]]:
+    """Votes as examples of each (chat, topic) their alert listed."""
+    out: dict[tuple[int, str], list[Example]] = {}
+    for e in entries:
+        example = Example(
+            e.item.title, e.item.description, e.value > 0, f"vote of chat {e.chat_id}"
+        )
+        for m in e.matches:
+            out.setdefault((e.chat_id, m.topic_id), []).append(example)
+    return out
 
 
 def _filter(topic_id: str, examples: list[Example], cache_dir: Path | None) -> TopicModel | None:
